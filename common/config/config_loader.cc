@@ -1,0 +1,229 @@
+#include "common/config/config_loader.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/config/config_error.h"
+#include "common/config/enum_spelling.h"
+#include "common/config/yaml_proto.h"
+
+namespace webrtc2sip::config {
+namespace {
+
+void Check(bool ok, const std::string& file, const std::string& key, const std::string& problem) {
+  if (!ok) throw ConfigError(file, 0, key, problem);
+}
+
+void CheckHostPort(const std::string& value, const std::string& file, const std::string& key) {
+  try {
+    ParseHostPort(value);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(file, 0, key, "'" + value + "' " + e.what());
+  }
+}
+
+void CheckReadable(const std::string& path, const std::string& file, const std::string& key) {
+  Check(access(path.c_str(), R_OK) == 0, file, key, "cannot read '" + path + "'");
+}
+
+std::string Spelling(v1::Codec codec) {
+  return EnumSpelling(v1::Codec_descriptor()->FindValueByNumber(codec));
+}
+
+void ValidateMedia(const v1::Media& media, const std::string& file) {
+  std::set<int> seen;
+  for (int i = 0; i < media.codecs_size(); ++i) {
+    Check(seen.insert(media.codecs(i)).second, file, "media.codecs[" + std::to_string(i) + "]",
+          "'" + Spelling(media.codecs(i)) + "' is listed twice");
+  }
+  Check(media.avpf_tail_length().min() <= media.avpf_tail_length().max(), file,
+        "media.avpf_tail_length",
+        "min (" + std::to_string(media.avpf_tail_length().min()) + ") is greater than max (" +
+            std::to_string(media.avpf_tail_length().max()) + ")");
+  std::set<int> types;
+  for (int i = 0; i < media.srtp_type_size(); ++i) {
+    Check(types.insert(media.srtp_type(i)).second, file,
+          "media.srtp_type[" + std::to_string(i) + "]", "is listed twice");
+  }
+  Check(!media.enable_icestun() || media.has_stun_server(), file, "media.enable_icestun",
+        "needs media.stun_server");
+}
+
+// Two listeners on the same socket type, address and port cannot both bind.
+void ValidateTransports(const v1::Signaling& sig, const std::string& file) {
+  std::set<std::tuple<bool, std::string, uint32_t>> bound;
+  for (int i = 0; i < sig.transports_size(); ++i) {
+    const auto& t = sig.transports(i);
+    const std::string key = "signaling.transports[" + std::to_string(i) + "]";
+    const bool secure =
+        t.protocol() == v1::TRANSPORT_PROTOCOL_TLS || t.protocol() == v1::TRANSPORT_PROTOCOL_WSS;
+    Check(!secure || sig.has_ssl_certificates(), file, key,
+          "a " + EnumSpelling(v1::TransportProtocol_descriptor()->FindValueByNumber(t.protocol())) +
+              " transport needs signaling.ssl_certificates (the default transports include "
+              "wss *:10062; list signaling.transports to leave it out)");
+    const bool stream = t.protocol() != v1::TRANSPORT_PROTOCOL_UDP;
+    // sofia's tcp listener also listens on udp's port; ws listeners are lws'
+    if (t.port() != 0) {
+      Check(bound.insert({stream, t.address(), t.port()}).second, file, key,
+            "port " + std::to_string(t.port()) + " is already used by another " +
+                (stream ? "TCP-based" : "UDP") + " transport on the same address");
+    }
+  }
+}
+
+void ValidateSignaling(const v1::Signaling& sig, const std::string& file) {
+  ValidateTransports(sig, file);
+  bool has_ws = false;
+  for (const auto& t : sig.transports()) {
+    has_ws |=
+        t.protocol() == v1::TRANSPORT_PROTOCOL_WS || t.protocol() == v1::TRANSPORT_PROTOCOL_WSS;
+  }
+  Check(has_ws, file, "signaling.transports",
+        "needs at least one ws or wss transport for browsers");
+  if (sig.has_ssl_certificates()) {
+    const auto& ssl = sig.ssl_certificates();
+    CheckReadable(ssl.private_key(), file, "signaling.ssl_certificates.private_key");
+    CheckReadable(ssl.certificate(), file, "signaling.ssl_certificates.certificate");
+    if (ssl.has_ca()) CheckReadable(ssl.ca(), file, "signaling.ssl_certificates.ca");
+    Check(!ssl.verify() || ssl.has_ca(), file, "signaling.ssl_certificates.verify",
+          "verify needs a ca file");
+  }
+  CheckHostPort(sig.http_listen(), file, "signaling.http_listen");
+  const auto& nodes = sig.media_nodes();
+  Check(nodes.addresses_size() == 0 || !nodes.has_dns_name(), file, "signaling.media_nodes",
+        "give either addresses or dns_name, not both");
+  for (int i = 0; i < nodes.addresses_size(); ++i) {
+    CheckHostPort(nodes.addresses(i), file,
+                  "signaling.media_nodes.addresses[" + std::to_string(i) + "]");
+  }
+  if (nodes.has_dns_name()) CheckHostPort(nodes.dns_name(), file, "signaling.media_nodes.dns_name");
+}
+
+void ValidateMediaRelay(const v1::MediaRelay& relay, const std::string& file) {
+  CheckHostPort(relay.grpc_listen(), file, "media_relay.grpc_listen");
+  CheckHostPort(relay.http_listen(), file, "media_relay.http_listen");
+  const auto& range = relay.port_range();
+  Check(range.min() < range.max(), file, "media_relay.port_range",
+        "min (" + std::to_string(range.min()) + ") must be below max (" +
+            std::to_string(range.max()) + ")");
+  // Each legacy stream takes an even RTP port and the odd RTCP port after it.
+  Check(range.max() - range.min() + 1 >= 2, file, "media_relay.port_range",
+        "must hold at least one RTP/RTCP port pair");
+}
+
+}  // namespace
+
+HostPort ParseHostPort(const std::string& text) {
+  HostPort hp;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {  // [v6]:port
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw std::invalid_argument("is not [address]:port");
+    }
+    hp.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("is not host:port");
+    hp.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (hp.host.empty()) throw std::invalid_argument("has no host");
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoul(port) > 65535) {
+    throw std::invalid_argument("has no valid port (0-65535)");
+  }
+  hp.port = static_cast<uint16_t>(std::stoul(port));
+  return hp;
+}
+
+void ApplyListDefaults(Config& config) {
+  auto* media = config.mutable_media();
+  if (media->codecs_size() == 0) {
+    for (auto c : {v1::CODEC_OPUS, v1::CODEC_PCMA, v1::CODEC_PCMU, v1::CODEC_GSM, v1::CODEC_VP8,
+                   v1::CODEC_H264_BP, v1::CODEC_H264_MP, v1::CODEC_H263, v1::CODEC_H263_PLUS}) {
+      media->add_codecs(c);
+    }
+  }
+  if (media->srtp_type_size() == 0) {
+    media->add_srtp_type(v1::SRTP_TYPE_SDES);
+    media->add_srtp_type(v1::SRTP_TYPE_DTLS);
+  }
+  auto* sig = config.mutable_signaling();
+  if (sig->transports_size() == 0) {
+    auto add = [&](v1::TransportProtocol p, uint32_t port) {
+      auto* t = sig->add_transports();
+      t->set_protocol(p);
+      t->set_address("*");
+      t->set_port(port);
+    };
+    add(v1::TRANSPORT_PROTOCOL_UDP, 10060);
+    add(v1::TRANSPORT_PROTOCOL_WS, 10060);
+    add(v1::TRANSPORT_PROTOCOL_WSS, 10062);
+  }
+  auto* nodes = sig->mutable_media_nodes();
+  if (nodes->addresses_size() == 0 && !nodes->has_dns_name()) {
+    nodes->add_addresses("127.0.0.1:50051");
+  }
+}
+
+void Validate(const Config& config, const std::string& name, Scope scope) {
+  ValidateMedia(config.media(), name);
+  if (scope != Scope::kMediaRelay) ValidateSignaling(config.signaling(), name);
+  if (scope != Scope::kSignaling) ValidateMediaRelay(config.media_relay(), name);
+}
+
+namespace {
+
+Config Parse(const std::string& yaml, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(name, e.mark.is_null() ? 0 : e.mark.line + 1, "", "not valid YAML: " + e.msg);
+  }
+  Config config;
+  YamlToMessage(root, config, name);
+  ApplyListDefaults(config);
+  return config;
+}
+
+// Certificate paths in a file are relative to that file, so a config and its
+// keys can move together.
+void ResolveRelativePaths(Config& config, const std::string& base_dir) {
+  if (base_dir.empty() || !config.signaling().has_ssl_certificates()) return;
+  auto* ssl = config.mutable_signaling()->mutable_ssl_certificates();
+  auto resolve = [&](std::string* path) {
+    if (!path->empty() && path->front() != '/') *path = base_dir + "/" + *path;
+  };
+  resolve(ssl->mutable_private_key());
+  resolve(ssl->mutable_certificate());
+  if (ssl->has_ca()) resolve(ssl->mutable_ca());
+}
+
+}  // namespace
+
+Config LoadConfigString(const std::string& yaml, const std::string& name, Scope scope) {
+  Config config = Parse(yaml, name);
+  Validate(config, name, scope);
+  return config;
+}
+
+Config LoadConfigFile(const std::string& path, Scope scope) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path, 0, "", "cannot open the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  Config config = Parse(text.str(), path);
+  auto slash = path.rfind('/');
+  ResolveRelativePaths(config, slash == std::string::npos ? "." : path.substr(0, slash));
+  Validate(config, path, scope);
+  return config;
+}
+
+}  // namespace webrtc2sip::config

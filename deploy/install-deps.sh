@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages webrtc2sip needs. Idempotent; runs as root or through sudo.
+#   deploy/install-deps.sh [build] [runtime] [test]     (default: build runtime)
+# "runtime" alone is what the container images' final stage installs.
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake make pkg-config
+  libsofia-sip-ua-dev libsofia-sip-ua-glib-dev
+  libwebsockets-dev libwebsockets-evlib-glib
+  libnice-dev libsrtp2-dev libssl-dev libglib2.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libyaml-cpp-dev libxml2-dev libgtest-dev libgmock-dev
+)
+runtime_pkgs=(
+  ca-certificates openssl
+  libsofia-sip-ua0 libsofia-sip-ua-glib3 libwebsockets17 libwebsockets-evlib-glib
+  libnice10 libsrtp2-1 libglib2.0-0
+  libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libgstreamer-plugins-bad1.0-0
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
+  libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libxml2
+)
+test_pkgs=(
+  curl python3 python3-aiortc python3-yaml
+  kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
+  chromium nodejs npm tshark sox iproute2 procps
+)
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build runtime)
+
+want=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    build) want+=("${build_pkgs[@]}") ;;
+    runtime) want+=("${runtime_pkgs[@]}") ;;
+    test) want+=("${test_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$g' (build, runtime, test)" >&2; exit 2 ;;
+  esac
+done
+
+# Only what is missing, so a second run costs nothing.
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# node/npm may come from outside Debian (nodesource); accept any working node + npm.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+[ ${#missing[@]} -eq 0 ] && { echo "install-deps: all packages present"; exit 0; }
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is needed, builds, and runs every
+# test (unit, integration, end-to-end) with ctest. Exits non-zero on any failure.
+#   deploy/test.sh [ctest arguments...]      e.g. deploy/test.sh -L unit
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${W2S_BUILD_DIR:-$top/build}
+
+"$top/deploy/install-deps.sh" build runtime test
+"$top/deploy/build.sh"
+cd "$build"
+ctest --output-on-failure --timeout 600 "$@"

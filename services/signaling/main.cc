@@ -1,0 +1,24 @@
+// webrtc2sip-signaling: the control plane (SIP proxy and B2BUA).
+
+#include "common/log/logger.h"
+#include "common/service/service_main.h"
+#include "common/service/service_runtime.h"
+
+namespace {
+
+int RunSignaling(const webrtc2sip::config::Config& config) {
+  webrtc2sip::service::ServiceRuntime runtime("signaling", config.signaling().http_listen());
+  runtime.SetReady(true);
+  runtime.Run();
+  return webrtc2sip::service::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return webrtc2sip::service::ServiceMain(
+      argc, argv,
+      {"webrtc2sip-signaling", "signaling", webrtc2sip::config::Scope::kSignaling,
+       "/etc/webrtc2sip/webrtc2sip.yaml"},
+      RunSignaling);
+}
