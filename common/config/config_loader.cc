@@ -93,6 +93,12 @@ void ValidateSignaling(const v1::Signaling& sig, const std::string& file) {
           "verify needs a ca file");
   }
   CheckHostPort(sig.http_listen(), file, "signaling.http_listen");
+  if (sig.has_outbound_proxy()) {
+    const std::string& uri = sig.outbound_proxy();
+    const bool scheme = uri.rfind("sip:", 0) == 0 || uri.rfind("sips:", 0) == 0;
+    Check(scheme && uri.size() > uri.find(':') + 1, file, "signaling.outbound_proxy",
+          "'" + uri + "' is not a SIP URI (e.g. sip:10.0.0.5:5060;transport=udp)");
+  }
   const auto& nodes = sig.media_nodes();
   Check(nodes.addresses_size() == 0 || !nodes.has_dns_name(), file, "signaling.media_nodes",
         "give either addresses or dns_name, not both");

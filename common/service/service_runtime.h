@@ -28,6 +28,7 @@ class ServiceRuntime {
   ServiceRuntime& operator=(const ServiceRuntime&) = delete;
 
   GMainContext* context() const { return context_; }
+  GMainLoop* loop() const { return loop_.get(); }
   uint16_t http_port() const;
 
   // Called on the loop for SIGTERM or SIGINT. The default quits the loop.

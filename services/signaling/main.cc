@@ -3,11 +3,13 @@
 #include "common/log/logger.h"
 #include "common/service/service_main.h"
 #include "common/service/service_runtime.h"
+#include "services/signaling/sip/sip_proxy.h"
 
 namespace {
 
 int RunSignaling(const webrtc2sip::config::Config& config) {
   webrtc2sip::service::ServiceRuntime runtime("signaling", config.signaling().http_listen());
+  webrtc2sip::signaling::SipProxy proxy(runtime.loop(), config.signaling());
   runtime.SetReady(true);
   runtime.Run();
   return webrtc2sip::service::kExitOk;

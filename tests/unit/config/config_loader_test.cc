@@ -91,6 +91,8 @@ TEST_F(ConfigLoaderTest, DefaultsAreTheOriginalOnes) {
   EXPECT_THAT(s.media_nodes().addresses(), ::testing::ElementsAre("127.0.0.1:50051"));
   EXPECT_EQ(s.media_nodes().dns_refresh_seconds(), 10u);
   EXPECT_EQ(s.session_lease_seconds(), 30u);
+  EXPECT_FALSE(s.has_outbound_proxy());
+  EXPECT_FALSE(s.has_advertised_host());
   EXPECT_EQ(s.limits().max_ws_connections(), 10000u);
   EXPECT_EQ(s.limits().max_ws_connections_per_ip(), 1000u);
   EXPECT_EQ(s.limits().max_sip_message_size(), 65535u);
@@ -136,6 +138,8 @@ signaling:
   nameservers: [10.0.0.53, "2001:db8::53"]
   ssl_certificates: {private_key: KEY, certificate: CERT, ca: CERT, verify: yes}
   http_listen: 127.0.0.1:19090
+  outbound_proxy: "sip:10.0.0.5:5060;transport=udp"
+  advertised_host: sip.example.org
   media_nodes: {dns_name: media.default.svc.cluster.local:50051, dns_refresh_seconds: 5}
   session_lease_seconds: 60
   limits: {max_ws_connections: 20, max_ws_connections_per_ip: 5, max_sip_message_size: 8192,
@@ -196,6 +200,8 @@ media_relay:
   EXPECT_EQ(s.ssl_certificates().ca(), cert_);
   EXPECT_TRUE(s.ssl_certificates().verify());
   EXPECT_EQ(s.http_listen(), "127.0.0.1:19090");
+  EXPECT_EQ(s.outbound_proxy(), "sip:10.0.0.5:5060;transport=udp");
+  EXPECT_EQ(s.advertised_host(), "sip.example.org");
   EXPECT_EQ(s.media_nodes().addresses_size(), 0);  // dns_name given: no default list
   EXPECT_EQ(s.media_nodes().dns_name(), "media.default.svc.cluster.local:50051");
   EXPECT_EQ(s.media_nodes().dns_refresh_seconds(), 5u);
@@ -306,6 +312,9 @@ TEST_F(ConfigLoaderTest, CrossFieldProblemsAreNamed) {
   EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  media_nodes: {addresses: "
                     "[a:1], dns_name: b:2}\n"),
             "test.yaml: signaling.media_nodes: give either addresses or dns_name, not both");
+  EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  outbound_proxy: 10.0.0.5\n"),
+            "test.yaml: signaling.outbound_proxy: '10.0.0.5' is not a SIP URI (e.g. "
+            "sip:10.0.0.5:5060;transport=udp)");
   EXPECT_EQ(ErrorOf("media_relay:\n  port_range: {min: 30000, max: 20000}\n", Scope::kMediaRelay),
             "test.yaml: media_relay.port_range: min (30000) must be below max (20000)");
   EXPECT_EQ(ErrorOf("media_relay:\n  grpc_listen: 127.0.0.1:99999\n", Scope::kMediaRelay),

@@ -1,0 +1,597 @@
+#include "services/signaling/sip/sip_proxy.h"
+
+#include <openssl/rand.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/url.h>
+
+#include <algorithm>
+
+#include "common/log/logger.h"
+#include "services/signaling/sip/local_response.h"
+#include "services/signaling/sip/proxy_metrics.h"
+
+namespace webrtc2sip::signaling {
+namespace {
+
+constexpr std::string_view kBranchPrefix = "z9hG4bK-w2s-";
+constexpr guint kInviteLingerMs = 32000;     // absorb ACKs, pass 2xx retransmissions
+constexpr guint kBrowserInviteTimeoutMs = 180000;  // Timer C
+constexpr guint kBrowserRequestTimeoutMs = 32000;  // Timer F
+
+std::string StatusClass(int status) {
+  if (status <= 0) return "timeout";
+  return std::to_string(status / 100) + "xx";
+}
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string BranchOf(const sip_t* sip) {
+  return sip && sip->sip_via && sip->sip_via->v_branch ? sip->sip_via->v_branch : "";
+}
+
+bool CreatesDialog(sip_method_t m) {
+  return m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer;
+}
+
+bool IsOwnVia(const sip_via_t* via) {
+  return via && via->v_branch && std::string_view(via->v_branch).rfind(kBranchPrefix, 0) == 0;
+}
+
+}  // namespace
+
+struct SipProxy::Connection {
+  WsPeer peer;
+  std::string flow;
+  double tokens = 0;  // rate limit bucket
+  Clock::time_point refilled = Clock::now();
+};
+
+struct SipProxy::Outgoing {
+  SipProxy* proxy = nullptr;
+  uint64_t id = 0;
+  ConnectionId conn = 0;
+  std::string flow;
+  std::string browser_branch;
+  sip_method_t method = sip_method_invalid;
+  std::string method_name;
+  std::string call_id;
+  nta_outgoing_t* orq = nullptr;
+  int final_status = 0;
+  guint linger_timer = 0;
+  bool finishing = false;
+};
+
+struct SipProxy::Incoming {
+  SipProxy* proxy = nullptr;
+  uint64_t id = 0;
+  ConnectionId conn = 0;
+  std::string flow;
+  std::string branch;  // our Via branch toward the browser
+  SipMessage request;  // as sent to the browser, to build a CANCEL from
+  sip_method_t method = sip_method_invalid;
+  std::string method_name;
+  nta_incoming_t* irq = nullptr;
+  guint timer = 0;
+  bool finishing = false;
+};
+
+SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : config_(config) {
+  unsigned char salt[6];
+  RAND_bytes(salt, sizeof salt);
+  for (unsigned char b : salt) branch_salt_ += "0123456789abcdef"[b & 15];
+
+  stack_ = std::make_unique<SipStack>(g_main_loop_get_context(loop), config_);
+  default_leg_ = nta_leg_tcreate(stack_->agent(), &SipProxy::OnNetRequest,
+                                 reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
+                                 TAG_END());
+  if (!default_leg_) throw std::runtime_error("cannot create the SIP default leg");
+
+  WsServer::Options options;
+  options.max_message_size = config_.limits().max_sip_message_size();
+  options.max_connections = config_.limits().max_ws_connections();
+  options.max_connections_per_ip = config_.limits().max_ws_connections_per_ip();
+  ws_ = std::make_unique<WsServer>(loop, *this, options);
+  for (const auto& t : config_.transports()) {
+    const bool secure = t.protocol() == config::v1::TRANSPORT_PROTOCOL_WSS;
+    if (!secure && t.protocol() != config::v1::TRANSPORT_PROTOCOL_WS) continue;
+    WsServer::Endpoint ep;
+    ep.address = t.address();
+    ep.port = static_cast<uint16_t>(t.port());
+    ep.secure = secure;
+    if (secure) {
+      ep.certificate = config_.ssl_certificates().certificate();
+      ep.private_key = config_.ssl_certificates().private_key();
+    }
+    ws_->Listen(ep);
+  }
+  ProxyMetrics::Get().flows.WithLabels({}).Set(0);
+}
+
+SipProxy::~SipProxy() {
+  if (reap_source_) g_source_remove(reap_source_);
+  // WebSocket connections close first (their callbacks reach us), then nta.
+  ws_.reset();
+  for (auto& [id, in] : incoming_) {
+    if (in->timer) g_source_remove(in->timer);
+    if (in->irq) nta_incoming_destroy(in->irq);
+  }
+  for (auto& [id, out] : outgoing_) {
+    if (out->linger_timer) g_source_remove(out->linger_timer);
+    if (out->orq) nta_outgoing_destroy(out->orq);
+  }
+  if (default_leg_) nta_leg_destroy(default_leg_);
+  stack_.reset();
+}
+
+// ------------------------------------------------------------ browser side
+
+void SipProxy::OnWsOpen(const WsPeer& peer) {
+  auto conn = std::make_unique<Connection>();
+  conn->peer = peer;
+  conn->flow = flows_.Open(peer.id);
+  conn->tokens = config_.limits().max_messages_per_second();
+  connections_[peer.id] = std::move(conn);
+  ProxyMetrics::Get().flows.WithLabels({}).Set(static_cast<double>(flows_.size()));
+  log::Debug("flow opened", {{"conn", std::to_string(peer.id)}, {"peer", peer.ip}});
+}
+
+void SipProxy::OnWsClose(ConnectionId id, WsCloseReason) {
+  flows_.Close(id);
+  connections_.erase(id);
+  ProxyMetrics::Get().flows.WithLabels({}).Set(static_cast<double>(flows_.size()));
+  // Requests still waiting for this browser will never be answered by it.
+  for (auto& [tid, in] : incoming_) {
+    if (in->conn == id && !in->finishing && in->irq) {
+      nta_incoming_treply(in->irq, 480, "Temporarily Unavailable", TAG_END());
+      ProxyMetrics::Get()
+          .transactions.WithLabels({"net_to_ws", in->method_name, "4xx"})
+          .Inc();
+      FinishIncoming(tid);
+    }
+  }
+}
+
+bool SipProxy::AllowMessage(Connection& conn) {
+  const double rate = config_.limits().max_messages_per_second();
+  const auto now = Clock::now();
+  conn.tokens = std::min(2 * rate, conn.tokens + rate * Seconds(now - conn.refilled));
+  conn.refilled = now;
+  if (conn.tokens < 1) return false;
+  conn.tokens -= 1;
+  return true;
+}
+
+void SipProxy::OnWsMessage(ConnectionId id, std::string_view message, bool binary) {
+  const auto start = Clock::now();
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& conn = *it->second;
+
+  // RFC 5626 keep-alive ping: a CRLF pair, answered with one CRLF.
+  if (message.find_first_not_of("\r\n") == std::string_view::npos) {
+    if (message.size() >= 4) ws_->Send(id, "\r\n");
+    return;
+  }
+  SipMessage msg;
+  switch (SipMessage::Parse(message, msg)) {
+    case SipMessage::ParseResult::kGarbage:
+      ProxyMetrics::Get().Drop(binary ? "binary_garbage" : "garbage");
+      log::Warn("not SIP: connection closed", {{"conn", std::to_string(id)}, {"peer", conn.peer.ip}});
+      ws_->Close(id, WsCloseReason::kBadFrame);
+      return;
+    case SipMessage::ParseResult::kMalformed:
+      ProxyMetrics::Get().Drop("malformed");
+      if (msg.is_request() && msg.method() != sip_method_ack) {
+        ReplyWs(conn, msg, 400, "Bad Request");
+      }
+      return;
+    case SipMessage::ParseResult::kOk:
+      break;
+  }
+  ProxyMetrics::Get().messages.WithLabels({"ws", msg.is_request() ? "request" : "response"}).Inc();
+  if (msg.is_request()) {
+    if (!AllowMessage(conn)) {
+      ProxyMetrics::Get().Drop("rate_limited");
+      if (msg.method() != sip_method_ack) ReplyWs(conn, msg, 503, "Service Unavailable", "Retry-After: 1");
+      return;
+    }
+    HandleWsRequest(conn, std::move(msg), start);
+  } else {
+    HandleWsResponse(conn, std::move(msg));
+  }
+}
+
+void SipProxy::ReplyWs(const Connection& conn, const SipMessage& request, int status,
+                       std::string_view reason, std::string_view extra) {
+  std::string text = MakeResponse(request, status, reason, extra);
+  if (!text.empty()) ws_->Send(conn.peer.id, std::move(text));
+}
+
+SideAddress SipProxy::WsSide(const Connection& conn) const {
+  return SideAddress{conn.peer.local_host, conn.peer.local_port, conn.peer.secure ? "wss" : "ws"};
+}
+
+void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_point start) {
+  const sip_method_t method = msg.method();
+  if (method == sip_method_cancel) return HandleWsCancel(conn, std::move(msg));
+  if (method == sip_method_ack) return HandleWsAck(conn, std::move(msg), start);
+
+  if (!DecrementMaxForwards(msg)) {
+    ProxyMetrics::Get().Drop("too_many_hops");
+    return ReplyWs(conn, msg, 483, "Too Many Hops");
+  }
+  const std::string browser_branch = BranchOf(msg.sip());
+  if (browser_branch.empty()) {
+    ProxyMetrics::Get().Drop("malformed");
+    return ReplyWs(conn, msg, 400, "Bad Request", "Warning: 399 webrtc2sip \"Via without branch\"");
+  }
+  if (outgoing_by_branch_.count(browser_branch)) return;  // a retransmission: already proxied
+
+  StampReceived(msg, conn.peer.ip, conn.peer.port);
+  PopOwnRoutes(msg);
+  const SideAddress net = stack_->net_side();
+  for (auto& [user, uri] : RewriteContacts(msg, net, conn.flow)) {
+    flows_.RememberContact(conn.flow, user, std::move(uri));
+  }
+  sip_t* sip = msg.sip();
+  if (CreatesDialog(method) && !sip->sip_to->a_tag) {
+    AddRecordRoutes(msg, GatewayUri(WsSide(conn), conn.flow), GatewayUri(net, ""));
+  }
+
+  auto out = std::make_unique<Outgoing>();
+  out->proxy = this;
+  out->id = next_id_++;
+  out->conn = conn.peer.id;
+  out->flow = conn.flow;
+  out->browser_branch = browser_branch;
+  out->method = method;
+  out->method_name = std::string(msg.method_name());
+  out->call_id = msg.call_id();
+
+  url_string_t* route = config_.has_outbound_proxy()
+                            ? URL_STRING_MAKE(config_.outbound_proxy().c_str())
+                            : nullptr;
+  SipMessage keep = SipMessage::Ref(msg.get());  // to answer if nta refuses it
+  out->orq = nta_outgoing_mcreate(stack_->agent(), &SipProxy::OnNetResponse,
+                                  reinterpret_cast<nta_outgoing_magic_t*>(out.get()), route,
+                                  msg.release(), TAG_END());
+  if (!out->orq) {
+    ProxyMetrics::Get().Drop("unroutable");
+    log::Warn("cannot forward request", {{"call_id", out->call_id}, {"method", out->method_name}});
+    return ReplyWs(conn, keep, 503, "Service Unavailable");
+  }
+  ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - start));
+  log::Debug("request to network", {{"call_id", out->call_id}, {"method", out->method_name}});
+  outgoing_by_branch_[browser_branch] = out->id;
+  outgoing_.emplace(out->id, std::move(out));
+}
+
+void SipProxy::HandleWsAck(Connection& conn, SipMessage msg, Clock::time_point start) {
+  // The ACK of a non-2xx final response has the INVITE's branch and is
+  // hop-by-hop: nta already acknowledged that response toward the network.
+  auto known = outgoing_by_branch_.find(BranchOf(msg.sip()));
+  if (known != outgoing_by_branch_.end()) return;
+  if (!DecrementMaxForwards(msg)) return ProxyMetrics::Get().Drop("too_many_hops");
+  StampReceived(msg, conn.peer.ip, conn.peer.port);
+  PopOwnRoutes(msg);
+  url_string_t* route = config_.has_outbound_proxy()
+                            ? URL_STRING_MAKE(config_.outbound_proxy().c_str())
+                            : nullptr;
+  // An ACK for 2xx is its own transaction-less request: sent once, statelessly.
+  msg_t* raw = msg.release();
+  nta_outgoing_t* orq = nta_outgoing_mcreate(stack_->agent(), nullptr, nullptr, route, raw,
+                                             NTATAG_STATELESS(1), TAG_END());
+  if (!orq) {
+    msg_destroy(raw);
+    ProxyMetrics::Get().Drop("unroutable");
+    return;
+  }
+  ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - start));
+}
+
+void SipProxy::HandleWsCancel(Connection& conn, SipMessage msg) {
+  auto known = outgoing_by_branch_.find(BranchOf(msg.sip()));
+  Outgoing* out = known == outgoing_by_branch_.end() ? nullptr : outgoing_[known->second].get();
+  if (!out || out->method != sip_method_invite || out->conn != conn.peer.id) {
+    return ReplyWs(conn, msg, 481, "Call/Transaction Does Not Exist");
+  }
+  // CANCEL is hop by hop: answered here, and sent on by nta when it may be.
+  ReplyWs(conn, msg, 200, "OK");
+  if (out->final_status == 0 && out->orq) {
+    nta_outgoing_tcancel(out->orq, nullptr, nullptr, TAG_END());
+  }
+}
+
+void SipProxy::HandleWsResponse(Connection& conn, SipMessage msg) {
+  sip_t* sip = msg.sip();
+  if (!IsOwnVia(sip->sip_via)) return ProxyMetrics::Get().Drop("response_not_ours");
+  auto known = incoming_by_branch_.find(sip->sip_via->v_branch);
+  if (known == incoming_by_branch_.end()) return ProxyMetrics::Get().Drop("no_transaction");
+  Incoming& in = *incoming_[known->second];
+  if (in.conn != conn.peer.id) return ProxyMetrics::Get().Drop("response_wrong_flow");
+  const int status = msg.status();
+  if (msg.method() != in.method) return;  // the 200 to a CANCEL we sent: hop by hop
+  if (status == 100 || in.finishing || !in.irq) return;
+
+  PopVia(msg);
+  for (auto& [user, uri] : RewriteContacts(msg, stack_->net_side(), conn.flow)) {
+    flows_.RememberContact(conn.flow, user, std::move(uri));
+  }
+  if (nta_incoming_mreply(in.irq, msg.release()) < 0) {
+    ProxyMetrics::Get().Drop("reply_refused");
+  }
+  if (status >= 200) {
+    ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in.method_name, StatusClass(status)}).Inc();
+    FinishIncoming(in.id);
+  }
+}
+
+// ------------------------------------------------------------ network side
+
+int SipProxy::OnNetRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
+                           const sip_t* sip) {
+  return reinterpret_cast<SipProxy*>(magic)->HandleNetRequest(irq, sip);
+}
+
+int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
+  const auto start = Clock::now();
+  ProxyMetrics::Get().messages.WithLabels({"net", "request"}).Inc();
+  const sip_method_t method = sip->sip_request->rq_method;
+  SipMessage msg = SipMessage::Ref(nta_incoming_getrequest(irq)).Clone();
+  if (!msg) return 500;
+
+  std::optional<std::string> flow = PopOwnRoutes(msg);
+  if (!flow || flow->empty()) flow = FlowOf(msg.sip()->sip_request->rq_url);
+  if (!flow || flow->empty()) {
+    for (const sip_via_t* v = msg.sip()->sip_via; v; v = v->v_next) {
+      if (v->v_branch && std::string_view(v->v_branch).find(branch_salt_) != std::string_view::npos) {
+        ProxyMetrics::Get().Drop("loop");
+        return method == sip_method_ack ? (nta_incoming_destroy(irq), 0) : 482;
+      }
+    }
+    ProxyMetrics::Get().Drop("no_flow");
+    if (method == sip_method_ack) {
+      nta_incoming_destroy(irq);
+      return 0;
+    }
+    return 404;
+  }
+  auto conn_id = flows_.Find(*flow);
+  auto conn_it = conn_id ? connections_.find(*conn_id) : connections_.end();
+  if (conn_it == connections_.end()) {
+    ProxyMetrics::Get().Drop("flow_failed");
+    if (method == sip_method_ack) {
+      nta_incoming_destroy(irq);
+      return 0;
+    }
+    nta_incoming_treply(irq, 430, "Flow Failed", TAG_END());
+    ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", sip->sip_request->rq_method_name, "4xx"}).Inc();
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  Connection& conn = *conn_it->second;
+  if (!DecrementMaxForwards(msg)) {
+    ProxyMetrics::Get().Drop("too_many_hops");
+    if (method == sip_method_ack) {
+      nta_incoming_destroy(irq);
+      return 0;
+    }
+    return 483;
+  }
+  ToBrowserRequestUri(msg, *flow);
+  const std::string branch = NewBranch();
+  const SideAddress ws_side = WsSide(conn);
+  std::string via = "SIP/2.0/" + std::string(conn.peer.secure ? "WSS " : "WS ") +
+                    (ws_side.host.find(':') != std::string::npos ? "[" + ws_side.host + "]"
+                                                                  : ws_side.host) +
+                    ":" + std::to_string(ws_side.port) + ";branch=" + branch;
+  PushVia(msg, via);
+  if (CreatesDialog(method) && !msg.sip()->sip_to->a_tag) {
+    AddRecordRoutes(msg, GatewayUri(stack_->net_side(), ""), GatewayUri(ws_side, conn.flow));
+  }
+  if (method == sip_method_ack) {
+    ws_->Send(conn.peer.id, msg.ToString());
+    nta_incoming_destroy(irq);
+    ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+    return 0;
+  }
+  // A stateful proxy answers an INVITE with 100 at once: the UDP side stops
+  // retransmitting (RFC 3261 16.2).
+  if (method == sip_method_invite) nta_incoming_treply(irq, 100, "Trying", TAG_END());
+
+  auto in = std::make_unique<Incoming>();
+  in->proxy = this;
+  in->id = next_id_++;
+  in->conn = conn.peer.id;
+  in->flow = *flow;
+  in->branch = branch;
+  in->method = method;
+  in->method_name = sip->sip_request->rq_method_name;
+  in->irq = irq;
+  ws_->Send(conn.peer.id, msg.ToString());
+  in->request = std::move(msg);
+  nta_incoming_bind(irq, &SipProxy::OnIncomingEvent, reinterpret_cast<nta_incoming_magic_t*>(in.get()));
+  in->timer = g_timeout_add(method == sip_method_invite ? kBrowserInviteTimeoutMs
+                                                        : kBrowserRequestTimeoutMs,
+                            &SipProxy::OnIncomingTimeout, in.get());
+  ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+  incoming_by_branch_[branch] = in->id;
+  incoming_.emplace(in->id, std::move(in));
+  return 0;
+}
+
+void SipProxy::ToBrowserRequestUri(SipMessage& msg, const std::string& flow) {
+  const url_t* ruri = msg.sip()->sip_request->rq_url;
+  if (!FlowOf(ruri)) return;  // already the browser's own URI (in-dialog, routed)
+  const std::string user = UserOf(ruri);
+  std::optional<std::string> contact = flows_.ContactOf(flow, user);
+  SetRequestUri(msg, contact ? *contact : "sip:" + user + "@" + flow + ".invalid;transport=ws");
+}
+
+int SipProxy::OnNetResponse(nta_outgoing_magic_t* magic, nta_outgoing_t*, const sip_t* sip) {
+  auto* out = reinterpret_cast<Outgoing*>(magic);
+  out->proxy->HandleNetResponse(*out, sip);
+  return 0;
+}
+
+void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
+  const auto start = Clock::now();
+  const int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+  ProxyMetrics::Get().messages.WithLabels({"net", "response"}).Inc();
+  if (out.final_status >= 200 && !(status >= 200 && status < 300)) return;
+
+  if (out.final_status == 0 && status >= 200) {
+    out.final_status = status;
+    ProxyMetrics::Get().transactions.WithLabels({"ws_to_net", out.method_name, StatusClass(status)}).Inc();
+  }
+  auto conn = connections_.find(out.conn);
+  if (conn != connections_.end()) {
+    SipMessage msg = SipMessage::Ref(nta_outgoing_getresponse(out.orq));
+    if (msg) {
+      if (msg.sip()->sip_via && !msg.sip()->sip_via->v_next) {
+        // nta's own 408/503 carries only our Via: build the browser's from its request
+        msg = SipMessage();
+      } else {
+        PopVia(msg);
+      }
+    }
+    if (msg) {
+      if (out.method == sip_method_register) {
+        RestoreContacts(msg, out.flow, [&](const std::string& user) {
+          return flows_.ContactOf(out.flow, user);
+        });
+      }
+      ws_->Send(out.conn, msg.ToString());
+    } else if (status >= 200) {
+      SipMessage request = SipMessage::Ref(nta_outgoing_getrequest(out.orq));
+      if (request) {
+        SipMessage copy = request.Clone();
+        PopVia(copy);
+        std::string text = MakeResponse(copy, status, sip && sip->sip_status && sip->sip_status->st_phrase
+                                                          ? sip->sip_status->st_phrase
+                                                          : "Request Timeout");
+        if (!text.empty()) ws_->Send(out.conn, std::move(text));
+      }
+    }
+    ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+  }
+  if (status >= 200) {
+    FinishOutgoing(out.id, out.method == sip_method_invite ? kInviteLingerMs : 0);
+  }
+}
+
+int SipProxy::OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t*, const sip_t* sip) {
+  auto* in = reinterpret_cast<Incoming*>(magic);
+  in->proxy->HandleIncomingEvent(*in, sip);
+  return 0;
+}
+
+void SipProxy::HandleIncomingEvent(Incoming& in, const sip_t* sip) {
+  if (!sip) {  // nta gave up on the transaction
+    FinishIncoming(in.id);
+    return;
+  }
+  if (sip->sip_request && sip->sip_request->rq_method == sip_method_cancel && !in.finishing) {
+    // Tell the browser; its 487 comes back as the INVITE's final response.
+    auto conn = connections_.find(in.conn);
+    if (conn == connections_.end() || !in.request) return;
+    sip_t* req = in.request.sip();
+    std::string cancel = "CANCEL " + std::string(url_as_string(in.request.home(), req->sip_request->rq_url)) +
+                         " SIP/2.0\r\n";
+    cancel += "Via: " + std::string(sip_header_as_string(in.request.home(), reinterpret_cast<sip_header_t*>(req->sip_via))) + "\r\n";
+    cancel += "Max-Forwards: 70\r\n";
+    for (sip_route_t* r = req->sip_route; r; r = r->r_next) {
+      cancel += "Route: " + std::string(sip_header_as_string(in.request.home(), reinterpret_cast<sip_header_t*>(r))) + "\r\n";
+    }
+    cancel += "From: " + std::string(sip_header_as_string(in.request.home(), reinterpret_cast<sip_header_t*>(req->sip_from))) + "\r\n";
+    cancel += "To: " + std::string(sip_header_as_string(in.request.home(), reinterpret_cast<sip_header_t*>(req->sip_to))) + "\r\n";
+    cancel += "Call-ID: " + in.request.call_id() + "\r\n";
+    cancel += "CSeq: " + std::to_string(req->sip_cseq->cs_seq) + " CANCEL\r\n";
+    cancel += "Content-Length: 0\r\n\r\n";
+    ws_->Send(in.conn, std::move(cancel));
+  }
+}
+
+gboolean SipProxy::OnIncomingTimeout(gpointer data) {
+  auto* in = static_cast<Incoming*>(data);
+  in->timer = 0;
+  if (!in->finishing && in->irq) {
+    nta_incoming_treply(in->irq, 408, "Request Timeout", TAG_END());
+    ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in->method_name, "timeout"}).Inc();
+    in->proxy->FinishIncoming(in->id);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+// ------------------------------------------------------------ bookkeeping
+
+std::string SipProxy::NewBranch() {
+  return std::string(kBranchPrefix) + branch_salt_ + "-" + std::to_string(next_id_++);
+}
+
+void SipProxy::FinishOutgoing(uint64_t id, guint linger_ms) {
+  auto it = outgoing_.find(id);
+  if (it == outgoing_.end() || it->second->finishing) return;
+  it->second->finishing = linger_ms == 0;
+  if (linger_ms == 0) {
+    reap_outgoing_.push_back(id);
+    ReapLater();
+    return;
+  }
+  // An INVITE stays a while: its branch absorbs the browser's ACK for a
+  // non-2xx, and retransmitted 2xx keep reaching the browser.
+  it->second->linger_timer = g_timeout_add(linger_ms, &SipProxy::OnOutgoingLinger, it->second.get());
+}
+
+gboolean SipProxy::OnOutgoingLinger(gpointer data) {
+  auto* out = static_cast<Outgoing*>(data);
+  out->linger_timer = 0;
+  out->finishing = true;
+  out->proxy->reap_outgoing_.push_back(out->id);
+  out->proxy->ReapLater();
+  return G_SOURCE_REMOVE;
+}
+
+void SipProxy::FinishIncoming(uint64_t id) {
+  auto it = incoming_.find(id);
+  if (it == incoming_.end() || it->second->finishing) return;
+  it->second->finishing = true;
+  if (it->second->timer) {
+    g_source_remove(it->second->timer);
+    it->second->timer = 0;
+  }
+  reap_incoming_.push_back(id);
+  ReapLater();
+}
+
+void SipProxy::ReapLater() {
+  if (!reap_source_) reap_source_ = g_idle_add(&SipProxy::OnReap, this);
+}
+
+gboolean SipProxy::OnReap(gpointer data) {
+  auto* self = static_cast<SipProxy*>(data);
+  self->reap_source_ = 0;
+  for (uint64_t id : std::exchange(self->reap_outgoing_, {})) {
+    auto it = self->outgoing_.find(id);
+    if (it == self->outgoing_.end()) continue;
+    self->outgoing_by_branch_.erase(it->second->browser_branch);
+    if (it->second->linger_timer) g_source_remove(it->second->linger_timer);
+    if (it->second->orq) nta_outgoing_destroy(it->second->orq);
+    self->outgoing_.erase(it);
+  }
+  for (uint64_t id : std::exchange(self->reap_incoming_, {})) {
+    auto it = self->incoming_.find(id);
+    if (it == self->incoming_.end()) continue;
+    self->incoming_by_branch_.erase(it->second->branch);
+    if (it->second->irq) nta_incoming_destroy(it->second->irq);
+    self->incoming_.erase(it);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+}  // namespace webrtc2sip::signaling

@@ -1,0 +1,97 @@
+#pragma once
+
+// The SIP Proxy module (technical guide 3.1): SIP over WebSocket from
+// browsers <-> SIP over UDP/TCP/TLS toward the SIP network, transaction
+// stateful on the network side (sofia nta), with flow tokens that make
+// registered browsers reachable. Everything runs on the signaling thread's
+// GLib loop: no locks.
+
+#include <sofia-sip/nta.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "services/signaling/sip/flow_table.h"
+#include "services/signaling/sip/message_rewriter.h"
+#include "services/signaling/sip/sip_message.h"
+#include "services/signaling/sip/sip_stack.h"
+#include "services/signaling/ws/ws_server.h"
+#include "webrtc2sip/config/v1/config.pb.h"
+
+
+namespace webrtc2sip::signaling {
+
+class SipProxy final : public WsServer::Listener {
+ public:
+  SipProxy(GMainLoop* loop, const config::v1::Signaling& config);
+  ~SipProxy() override;
+  SipProxy(const SipProxy&) = delete;
+  SipProxy& operator=(const SipProxy&) = delete;
+
+  const SipStack& stack() const { return *stack_; }
+  const WsServer& ws() const { return *ws_; }
+
+  // WsServer::Listener
+  void OnWsOpen(const WsPeer& peer) override;
+  void OnWsMessage(ConnectionId id, std::string_view message, bool binary) override;
+  void OnWsClose(ConnectionId id, WsCloseReason reason) override;
+
+ private:
+  struct Connection;
+  struct Outgoing;  // browser -> network, a client transaction of nta
+  struct Incoming;  // network -> browser, a server transaction of nta
+  using Clock = std::chrono::steady_clock;
+
+  // From the browser side.
+  void HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_point start);
+  void HandleWsResponse(Connection& conn, SipMessage msg);
+  void HandleWsCancel(Connection& conn, SipMessage msg);
+  void HandleWsAck(Connection& conn, SipMessage msg, Clock::time_point start);
+  void ReplyWs(const Connection& conn, const SipMessage& request, int status,
+               std::string_view reason, std::string_view extra = {});
+  bool AllowMessage(Connection& conn);
+
+  // From the network side (nta callbacks).
+  static int OnNetRequest(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
+                          const sip_t* sip);
+  static int OnNetResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
+  static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
+  int HandleNetRequest(nta_incoming_t* irq, const sip_t* sip);
+  void HandleNetResponse(Outgoing& out, const sip_t* sip);
+  void HandleIncomingEvent(Incoming& in, const sip_t* sip);
+
+  // Transaction bookkeeping; removal happens on a later loop turn, never
+  // inside the callback of the object removed.
+  void FinishOutgoing(uint64_t id, guint linger_ms);
+  void FinishIncoming(uint64_t id);
+  void ReapLater();
+  static gboolean OnReap(gpointer self);
+  static gboolean OnIncomingTimeout(gpointer data);
+  static gboolean OnOutgoingLinger(gpointer data);
+
+  std::string NewBranch();
+  SideAddress WsSide(const Connection& conn) const;
+  // Restores the browser's Contact in the Request-URI; the flow comes from a
+  // Route or the Request-URI.
+  void ToBrowserRequestUri(SipMessage& msg, const std::string& flow);
+
+  config::v1::Signaling config_;
+  std::unique_ptr<SipStack> stack_;
+  std::unique_ptr<WsServer> ws_;
+  nta_leg_t* default_leg_ = nullptr;
+  FlowTable flows_;
+  std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<uint64_t, std::unique_ptr<Outgoing>> outgoing_;
+  std::unordered_map<std::string, uint64_t> outgoing_by_branch_;  // browser's branch
+  std::unordered_map<uint64_t, std::unique_ptr<Incoming>> incoming_;
+  std::unordered_map<std::string, uint64_t> incoming_by_branch_;  // our WS branch
+  std::vector<uint64_t> reap_outgoing_, reap_incoming_;
+  guint reap_source_ = 0;
+  uint64_t next_id_ = 1;
+  std::string branch_salt_;
+};
+
+}  // namespace webrtc2sip::signaling
