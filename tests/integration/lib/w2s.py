@@ -135,3 +135,107 @@ def local_config(**overrides):
 
 def port_of(host_port):
     return int(host_port.rsplit(":", 1)[1])
+
+
+def start_kamailio(port, workdir):
+    """Kamailio as the SIP network's registrar on 127.0.0.1:port (UDP)."""
+    cfg = os.path.join(SOURCE_DIR, "tests/integration/kamailio/registrar.cfg")
+    proc = Process(["kamailio", "-f", cfg, "-l", f"udp:{LOOPBACK}:{port}", "-D", "-E",
+                    "-w", workdir, "-m", "32", "-M", "8", "-n", "2"], "kamailio")
+    wait_udp_sip(port, proc)
+    return proc
+
+
+def wait_udp_sip(port, proc, timeout=10):
+    """Waits until an OPTIONS to 127.0.0.1:port gets any answer."""
+    deadline = time.time() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((LOOPBACK, 0))
+        s.settimeout(0.2)
+        while time.time() < deadline:
+            if proc.proc.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited:\n{proc.output()}")
+            me = s.getsockname()[1]
+            s.sendto((f"OPTIONS sip:{LOOPBACK}:{port} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP {LOOPBACK}:{me};branch=z9hG4bKprobe{time.time_ns()}\r\n"
+                      f"From: <sip:probe@{LOOPBACK}>;tag=p\r\nTo: <sip:{LOOPBACK}>\r\n"
+                      f"Call-ID: probe{time.time_ns()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n").encode(), (LOOPBACK, port))
+            try:
+                s.recv(65535)
+                return
+            except socket.timeout:
+                pass
+    raise TimeoutError(f"{proc.name} does not answer SIP on {port}:\n{proc.output()}")
+
+
+def sipp(scenario, target, port, service=None, calls=1, extra=(), name="sipp"):
+    """Starts SIPp with one of tests/integration/sipp/*.xml; returns the Process."""
+    path = os.path.join(SOURCE_DIR, "tests/integration/sipp", scenario)
+    argv = ["sipp", "-sf", path, "-i", LOOPBACK, "-p", str(port), "-mi", LOOPBACK,
+            "-mp", str(free_port(socket.SOCK_DGRAM, even=True)), "-m", str(calls),
+            "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err",
+            "-error_file", f"/tmp/w2s-sipp-{port}-errors.log"]
+    if service:
+        argv += ["-s", service]
+    argv += list(extra)
+    if target:
+        argv.append(target)
+    return Process(argv, name)
+
+
+def signaling_config(kamailio_port=None, outbound_proxy=None, **signaling):
+    cfg = local_config()
+    cfg["log"] = {"level": "debug", "format": "kv"}
+    sig = cfg["signaling"]
+    proxy = outbound_proxy or (f"sip:{LOOPBACK}:{kamailio_port};transport=udp" if kamailio_port else None)
+    if proxy:
+        sig["outbound_proxy"] = proxy
+    sig.update(signaling)
+    return cfg
+
+
+def start_signaling(cfg):
+    path = write_config(cfg)
+    proc = Process([binary("webrtc2sip-signaling"), "--config", path], "signaling")
+    proc.config_path = path
+    proc.http_port = port_of(cfg["signaling"]["http_listen"])
+    proc.wait_http(proc.http_port, "/readyz")
+    for t in cfg["signaling"]["transports"]:
+        if t["protocol"] == "ws":
+            proc.ws_url = f"ws://{LOOPBACK}:{t['port']}"
+        if t["protocol"] == "wss":
+            proc.wss_url = f"wss://{LOOPBACK}:{t['port']}"
+        if t["protocol"] == "udp":
+            proc.udp_port = t["port"]
+    return proc
+
+
+def metric(port, name, **labels):
+    """The value of one sample of a service's /metrics, or 0 when absent."""
+    _, _, body = http_get(port, "/metrics")
+    for line in body.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        sample, _, value = line.rpartition(" ")
+        if sample == name and not labels:
+            return float(value)
+        if sample.startswith(name + "{"):
+            found = dict(kv.split("=", 1) for kv in sample[len(name) + 1:-1].split(",") if kv)
+            found = {k: v.strip('"') for k, v in found.items()}
+            if all(found.get(k) == str(v) for k, v in labels.items()):
+                return float(value)
+    return 0.0
+
+
+def wait_udp_port_bound(port, timeout=10):
+    """Waits until something has bound UDP 127.0.0.1:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind((LOOPBACK, port))
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on udp {port}")
