@@ -85,7 +85,9 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : confi
   RAND_bytes(salt, sizeof salt);
   for (unsigned char b : salt) branch_salt_ += "0123456789abcdef"[b & 15];
 
-  stack_ = std::make_unique<SipStack>(g_main_loop_get_context(loop), config_);
+  stack_ = std::make_unique<SipStack>(g_main_loop_get_context(loop), config_,
+                                      &SipProxy::OnStrayMessage,
+                                      reinterpret_cast<nta_agent_magic_t*>(this));
   default_leg_ = nta_leg_tcreate(stack_->agent(), &SipProxy::OnNetRequest,
                                  reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
                                  TAG_END());
@@ -322,6 +324,8 @@ void SipProxy::HandleWsResponse(Connection& conn, SipMessage msg) {
   for (auto& [user, uri] : RewriteContacts(msg, stack_->net_side(), conn.flow)) {
     flows_.RememberContact(conn.flow, user, std::move(uri));
   }
+  // nta answers a CANCEL itself; its 200 must carry the browser's To tag.
+  if (sip->sip_to && sip->sip_to->a_tag) nta_incoming_tag(in.irq, sip->sip_to->a_tag);
   if (nta_incoming_mreply(in.irq, msg.release()) < 0) {
     ProxyMetrics::Get().Drop("reply_refused");
   }
@@ -483,6 +487,39 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
   if (status >= 200) {
     FinishOutgoing(out.id, out.method == sip_method_invite ? kInviteLingerMs : 0);
   }
+}
+
+int SipProxy::OnStrayMessage(nta_agent_magic_t* magic, nta_agent_t*, msg_t* msg, sip_t* sip) {
+  SipMessage owned(msg);
+  auto* self = reinterpret_cast<SipProxy*>(magic);
+  if (sip && sip->sip_status) {
+    self->HandleStrayResponse(std::move(owned));
+  } else {
+    ProxyMetrics::Get().Drop("stray_request");
+  }
+  return 0;
+}
+
+// A response no transaction waits for any more (a 2xx fork after the INVITE
+// transaction ended over TCP, a late retransmission) goes on statelessly to
+// the browser the next Via names: its received/rport are the connection's.
+void SipProxy::HandleStrayResponse(SipMessage msg) {
+  const sip_via_t* top = msg.sip()->sip_via;
+  if (!top || !top->v_host || stack_->net_side().host != top->v_host) {
+    return ProxyMetrics::Get().Drop("stray_response");
+  }
+  PopVia(msg);
+  const sip_via_t* via = msg.sip()->sip_via;
+  if (!via || !via->v_received || !via->v_rport) return ProxyMetrics::Get().Drop("stray_response");
+  const std::string ip = via->v_received;
+  const auto port = static_cast<uint16_t>(std::atoi(via->v_rport));
+  for (const auto& [id, conn] : connections_) {
+    if (conn->peer.ip == ip && conn->peer.port == port) {
+      ws_->Send(id, msg.ToString());
+      return;
+    }
+  }
+  ProxyMetrics::Get().Drop("stray_response");
 }
 
 int SipProxy::OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t*, const sip_t* sip) {

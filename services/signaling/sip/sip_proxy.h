@@ -58,6 +58,8 @@ class SipProxy final : public WsServer::Listener {
   static int OnNetRequest(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
                           const sip_t* sip);
   static int OnNetResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
+  static int OnStrayMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip);
+  void HandleStrayResponse(SipMessage msg);
   static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
   int HandleNetRequest(nta_incoming_t* irq, const sip_t* sip);
   void HandleNetResponse(Outgoing& out, const sip_t* sip);

@@ -64,7 +64,8 @@ std::string MakeTlsDir(const v1::SslCertificates& ssl) {
 
 }  // namespace
 
-SipStack::SipStack(GMainContext* context, const v1::Signaling& config) {
+SipStack::SipStack(GMainContext* context, const v1::Signaling& config, nta_message_f* stray,
+                   nta_agent_magic_t* magic) {
   std::vector<v1::Transport> net;
   for (const auto& t : config.transports()) {
     if (t.protocol() != v1::TRANSPORT_PROTOCOL_WS && t.protocol() != v1::TRANSPORT_PROTOCOL_WSS) {
@@ -86,7 +87,7 @@ SipStack::SipStack(GMainContext* context, const v1::Signaling& config) {
   if (has_tls) tls_dir_ = MakeTlsDir(config.ssl_certificates());
 
   const std::string first = TransportUrl(net[0]);
-  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), nullptr, nullptr,
+  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), stray, magic,
                             NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
                             NTATAG_CANCEL_487(0), NTATAG_PASS_100(0),
                             NTATAG_MAXSIZE(config.limits().max_sip_message_size()),
