@@ -8,5 +8,7 @@ build=${W2S_BUILD_DIR:-$top/build}
 
 "$top/deploy/install-deps.sh" build runtime test
 "$top/deploy/build.sh"
+# The browser tests' JavaScript (JsSIP, SIP.js, playwright-core) from npm.
+(cd "$top/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 cd "$build"
 ctest --output-on-failure --timeout 600 "$@"

@@ -135,6 +135,8 @@ void WsServer::Listen(const Endpoint& endpoint) {
   vi.retry_and_idle_policy = &retry;
   vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (ep.secure) {
+    // lws turns TLS on for a vhost only when its own options ask for it.
+    vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     vi.ssl_cert_filepath = ep.certificate.c_str();
     vi.ssl_private_key_filepath = ep.private_key.c_str();
   }

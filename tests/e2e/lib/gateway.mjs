@@ -1,0 +1,147 @@
+// The gateway and its SIP network for browser tests: Kamailio (the
+// registrar of tests/integration/kamailio/registrar.cfg, password "secret")
+// and webrtc2sip-signaling with ws and wss listeners. Real processes on
+// 127.0.0.1, started here and stopped by PID.
+import { spawn, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SOURCE_DIR = process.env.W2S_SOURCE_DIR || path.resolve(here, '../../..');
+export const BUILD_DIR = process.env.W2S_BUILD_DIR || path.join(SOURCE_DIR, 'build');
+const LOOPBACK = '127.0.0.1';
+
+/** A port free for both TCP and UDP on 127.0.0.1. */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, LOOPBACK, () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, LOOPBACK, () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+function startProcess(argv, name, dir) {
+  const log = fs.openSync(path.join(dir, `${name}.log`), 'w');
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log], detached: true });
+  child.logPath = path.join(dir, `${name}.log`);
+  return child;
+}
+
+async function waitFor(check, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function httpOk(port, p) {
+  try {
+    const res = await fetch(`http://${LOOPBACK}:${port}${p}`);
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function sipAnswers(port) {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const done = (v) => { clearTimeout(t); s.close(); resolve(v); };
+    const t = setTimeout(() => done(false), 300);
+    s.on('message', () => done(true));
+    s.bind(0, LOOPBACK, () => {
+      const me = s.address().port;
+      const id = `${Date.now()}${Math.random()}`;
+      s.send(`OPTIONS sip:${LOOPBACK}:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${LOOPBACK}:${me};branch=z9hG4bK${id}\r\n` +
+        `From: <sip:probe@${LOOPBACK}>;tag=p\r\nTo: <sip:${LOOPBACK}>\r\nCall-ID: ${id}\r\nCSeq: 1 OPTIONS\r\n` +
+        'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n', port, LOOPBACK);
+    });
+  });
+}
+
+/** A self-signed certificate for 127.0.0.1, for the wss listener. */
+function makeCertificate(dir) {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key, cert };
+}
+
+/**
+ * Starts Kamailio and the signaling service. Returns { domain, wsUri, wssUri,
+ * httpPort, metrics(), stop() }.
+ */
+export async function startGateway({ logLevel = 'info' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'w2s-e2e-gw-'));
+  const kamPort = await freePort();
+  const kamailio = startProcess(['kamailio', '-f', path.join(SOURCE_DIR, 'tests/integration/kamailio/registrar.cfg'),
+    '-l', `udp:${LOOPBACK}:${kamPort}`, '-D', '-E', '-w', dir, '-m', '32', '-M', '8', '-n', '2'], 'kamailio', dir);
+  await waitFor(() => sipAnswers(kamPort), 'kamailio');
+
+  const { key, cert } = makeCertificate(dir);
+  const [sipPort, wsPort, wssPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const config = {
+    log: { level: logLevel, format: 'kv' },
+    signaling: {
+      transports: [
+        { protocol: 'udp', address: LOOPBACK, port: sipPort },
+        { protocol: 'ws', address: LOOPBACK, port: wsPort },
+        { protocol: 'wss', address: LOOPBACK, port: wssPort },
+      ],
+      ssl_certificates: { private_key: key, certificate: cert },
+      http_listen: `${LOOPBACK}:${httpPort}`,
+      outbound_proxy: `sip:${LOOPBACK}:${kamPort};transport=udp`,
+    },
+  };
+  // YAML is a superset of JSON.
+  const configPath = path.join(dir, 'webrtc2sip.yaml');
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const signaling = startProcess([path.join(BUILD_DIR, 'services/signaling/webrtc2sip-signaling'), '--config', configPath],
+    'signaling', dir);
+  await waitFor(() => httpOk(httpPort, '/readyz'), 'signaling /readyz');
+
+  const stopChild = async (child) => {
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 10000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return {
+    dir,
+    domain: `${LOOPBACK}:${kamPort}`,
+    wsUri: `ws://${LOOPBACK}:${wsPort}`,
+    wssUri: `wss://${LOOPBACK}:${wssPort}`,
+    httpPort,
+    signalingLog: signaling.logPath,
+    async metrics() {
+      return (await fetch(`http://${LOOPBACK}:${httpPort}/metrics`)).text();
+    },
+    async stop() {
+      const code = await stopChild(signaling);
+      await stopChild(kamailio);
+      return code;
+    },
+  };
+}
