@@ -470,6 +470,7 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
           return flows_.ContactOf(out.flow, user);
         });
       }
+      log::Debug("response to browser", {{"call_id", out.call_id}, {"status", std::to_string(status)}});
       ws_->Send(out.conn, msg.ToString());
     } else if (status >= 200) {
       SipMessage request = SipMessage::Ref(nta_outgoing_getrequest(out.orq));
