@@ -25,7 +25,7 @@ runtime_pkgs=(
 test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
-  chromium nodejs npm tshark sox iproute2 procps dnsmasq openssl
+  chromium nodejs npm tshark sox iproute2 procps dnsmasq-base openssl
 )
 
 groups=("$@")
