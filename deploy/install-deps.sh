@@ -23,7 +23,7 @@ runtime_pkgs=(
   libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libxml2
 )
 test_pkgs=(
-  curl python3 python3-aiortc python3-yaml python3-websockets
+  curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
   chromium nodejs npm tshark sox iproute2 procps dnsmasq-base openssl
 )

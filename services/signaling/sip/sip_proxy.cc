@@ -97,6 +97,9 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : confi
   options.max_message_size = config_.limits().max_sip_message_size();
   options.max_connections = config_.limits().max_ws_connections();
   options.max_connections_per_ip = config_.limits().max_ws_connections_per_ip();
+  options.ping_interval_seconds = static_cast<uint16_t>(config_.limits().ws_keepalive_seconds());
+  options.idle_timeout_seconds =
+      static_cast<uint16_t>(config_.limits().ws_keepalive_seconds() * 5 / 2);
   ws_ = std::make_unique<WsServer>(loop, *this, options);
   for (const auto& t : config_.transports()) {
     const bool secure = t.protocol() == config::v1::TRANSPORT_PROTOCOL_WSS;

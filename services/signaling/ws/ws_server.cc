@@ -117,10 +117,9 @@ void WsServer::Listen(const Endpoint& endpoint) {
       {"sip", &WsServer::Callback, sizeof(SessionData), 0, 0, nullptr, 0},
       {nullptr, nullptr, 0, 0, 0, nullptr, 0},
   };
-  // lws keeps the pointer: one policy for the process.
-  static lws_retry_bo_t retry{};
-  retry.secs_since_valid_ping = options_.ping_interval_seconds;
-  retry.secs_since_valid_hangup = options_.idle_timeout_seconds;
+  // lws keeps the pointer: the policy lives as long as the server.
+  retry_.secs_since_valid_ping = options_.ping_interval_seconds;
+  retry_.secs_since_valid_hangup = options_.idle_timeout_seconds;
 
   endpoints_.push_back(std::make_unique<Endpoint>(endpoint));
   const Endpoint& ep = *endpoints_.back();
@@ -132,7 +131,7 @@ void WsServer::Listen(const Endpoint& endpoint) {
   vi.iface = ep.address == "*" || ep.address.empty() ? nullptr : ep.address.c_str();
   vi.protocols = kProtocols;
   vi.user = const_cast<Endpoint*>(&ep);
-  vi.retry_and_idle_policy = &retry;
+  vi.retry_and_idle_policy = &retry_;
   vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (ep.secure) {
     // lws turns TLS on for a vhost only when its own options ask for it.

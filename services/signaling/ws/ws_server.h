@@ -85,6 +85,7 @@ class WsServer {
   std::unordered_map<std::string, uint32_t> per_ip_;
   ConnectionId next_id_ = 1;
   void* foreign_loop_[1];
+  lws_retry_bo_t retry_{};
 };
 
 }  // namespace webrtc2sip::signaling
