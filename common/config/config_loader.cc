@@ -1,5 +1,6 @@
 #include "common/config/config_loader.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -24,6 +25,12 @@ void CheckHostPort(const std::string& value, const std::string& file, const std:
   } catch (const std::invalid_argument& e) {
     throw ConfigError(file, 0, key, "'" + value + "' " + e.what());
   }
+}
+
+// "1.2.3.4:5353" or "[::1]:5353" carry a port; "::1" does not.
+bool HasPort(const std::string& ns) {
+  return (ns.find('.') != std::string::npos && ns.find(':') != std::string::npos) ||
+         (!ns.empty() && ns.front() == '[');
 }
 
 void CheckReadable(const std::string& path, const std::string& file, const std::string& key) {
@@ -93,6 +100,31 @@ void ValidateSignaling(const v1::Signaling& sig, const std::string& file) {
           "verify needs a ca file");
   }
   CheckHostPort(sig.http_listen(), file, "signaling.http_listen");
+  // Nameservers: IP literals, optionally with one port shared by all (sofia's
+  // resolver has a single port for its servers).
+  int dns_port = -1;
+  for (int i = 0; i < sig.nameservers_size(); ++i) {
+    const std::string key = "signaling.nameservers[" + std::to_string(i) + "]";
+    const std::string& ns = sig.nameservers(i);
+    std::string host = ns;
+    int port = 53;
+    if (HasPort(ns)) {
+      try {
+        HostPort hp = ParseHostPort(ns);
+        host = hp.host;
+        port = hp.port;
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(file, 0, key, "'" + ns + "' " + e.what());
+      }
+    }
+    unsigned char buf[16];
+    Check(inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1,
+          file, key, "'" + ns + "' is not an IP address (with an optional :port)");
+    Check(dns_port < 0 || dns_port == port, file, key,
+          "all nameservers must use the same port");
+    dns_port = port;
+  }
+  Check(sig.nameservers_size() <= 6, file, "signaling.nameservers", "at most 6 nameservers");
   if (sig.has_outbound_proxy()) {
     const std::string& uri = sig.outbound_proxy();
     const bool scheme = uri.rfind("sip:", 0) == 0 || uri.rfind("sips:", 0) == 0;
@@ -116,12 +148,33 @@ void ValidateMediaRelay(const v1::MediaRelay& relay, const std::string& file) {
   Check(range.min() < range.max(), file, "media_relay.port_range",
         "min (" + std::to_string(range.min()) + ") must be below max (" +
             std::to_string(range.max()) + ")");
+  const bool wildcard = relay.bind_address() == "0.0.0.0" || relay.bind_address() == "::";
+  Check(!wildcard || (relay.advertised().has_webrtc() && relay.advertised().has_legacy()), file,
+        "media_relay.advertised",
+        "bind_address " + relay.bind_address() +
+            " is a wildcard: give advertised.webrtc and advertised.legacy, the addresses peers "
+            "reach this node at");
   // Each legacy stream takes an even RTP port and the odd RTCP port after it.
   Check(range.max() - range.min() + 1 >= 2, file, "media_relay.port_range",
         "must hold at least one RTP/RTCP port pair");
 }
 
 }  // namespace
+
+std::pair<std::vector<std::string>, uint16_t> SplitNameservers(const v1::Signaling& sig) {
+  std::vector<std::string> hosts;
+  uint16_t port = 53;
+  for (const auto& ns : sig.nameservers()) {
+    if (HasPort(ns)) {
+      HostPort hp = ParseHostPort(ns);
+      hosts.push_back(hp.host);
+      port = hp.port;
+    } else {
+      hosts.push_back(ns);
+    }
+  }
+  return {hosts, port};
+}
 
 HostPort ParseHostPort(const std::string& text) {
   HostPort hp;

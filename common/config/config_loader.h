@@ -6,6 +6,8 @@
 // Every problem is a ConfigError naming the file, line and key.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "webrtc2sip/config/v1/config.pb.h"
 
@@ -33,5 +35,8 @@ struct HostPort {
   uint16_t port = 0;
 };
 HostPort ParseHostPort(const std::string& text);
+
+// signaling.nameservers as addresses and their one port (53 unless given).
+std::pair<std::vector<std::string>, uint16_t> SplitNameservers(const v1::Signaling& sig);
 
 }  // namespace webrtc2sip::config

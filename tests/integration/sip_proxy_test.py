@@ -225,6 +225,45 @@ class SipProxyTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(await self.wait_exit(uas), 0, uas.output())
         self.assertEqual(gw.stop(), 0)
 
+    async def test_srv_targets_are_tried_in_order_past_a_503(self):
+        """RFC 3263 with a real DNS server: the SRV record's first target
+        answers 503, the gateway moves on to the second, which answers."""
+        busy_port = w2s.free_port(socket.SOCK_DGRAM)
+        good_port = w2s.free_port(socket.SOCK_DGRAM)
+        busy = w2s.sipp("uas_503.xml", None, busy_port, name="sipp-503")
+        good = w2s.sipp("uas_echo.xml", None, good_port, name="sipp-uas")
+        for p in (busy, good):
+            self.addCleanup(p.kill)
+        w2s.wait_udp_port_bound(busy_port)
+        w2s.wait_udp_port_bound(good_port)
+        dns_port = w2s.free_port(socket.SOCK_DGRAM)
+        dns = w2s.start_dnsmasq(dns_port, [
+            "--host-record=pbx1.example.test,127.0.0.1",
+            "--host-record=pbx2.example.test,127.0.0.1",
+            f"--srv-host=_sip._udp.example.test,pbx1.example.test,{busy_port},10,0",
+            f"--srv-host=_sip._udp.example.test,pbx2.example.test,{good_port},20,0",
+        ], self.workdir)
+        self.addCleanup(dns.kill)
+        # No outbound proxy: the Request-URI's domain is resolved.
+        cfg = w2s.signaling_config(nameservers=[f"{w2s.LOOPBACK}:{dns_port}"])
+        gw = w2s.start_signaling(cfg)
+        self.addCleanup(gw.kill)
+        c = await self.client("judy", gw.ws_url)
+        call_id, tag = "srv-" + os.urandom(4).hex(), "t1"
+        uri = "sip:service@example.test"
+        ok = await c.transaction("INVITE", uri, call_id, tag, f"<{uri}>", body=SDP_OFFER,
+                                 content_type="application/sdp")
+        self.assertEqual(ok.status, 200, ok.text)
+        self.assertFalse(any(m.status == 503 for m in c.received))  # absorbed, not passed on
+        self.assertEqual(await self.wait_exit(busy), 0, busy.output())
+        dialog = Dialog(c, call_id, tag, ok)
+        await dialog.ack(c.cseq)
+        self.assertEqual((await dialog.bye()).status, 200)
+        self.assertEqual(await self.wait_exit(good), 0, good.output())
+        self.assertEqual(w2s.metric(gw.http_port, "webrtc2sip_sip_messages_dropped_total",
+                                    reason="failover_503"), 1)
+        self.assertEqual(gw.stop(), 0)
+
     async def test_bad_input_is_refused_and_counted_and_disturbs_no_one(self):
         bystander = await self.registered("heidi")
         bad = await self.client("mallory")

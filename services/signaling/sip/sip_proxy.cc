@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "common/config/config_loader.h"
 #include "common/log/logger.h"
 #include "services/signaling/sip/local_response.h"
 #include "services/signaling/sip/proxy_metrics.h"
@@ -64,6 +65,13 @@ struct SipProxy::Outgoing {
   int final_status = 0;
   guint linger_timer = 0;
   bool finishing = false;
+  // RFC 3263: where the request may go, tried in order on 503 or timeout.
+  SipMessage request;  // as it leaves for the network, before nta's Via
+  SipResolver::Handle resolving;
+  std::vector<SipTarget> targets;
+  size_t next_target = 0;
+  bool cancelled = false;  // the browser cancelled before anything was sent
+  Clock::time_point start;
 };
 
 struct SipProxy::Incoming {
@@ -88,6 +96,13 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : confi
   stack_ = std::make_unique<SipStack>(g_main_loop_get_context(loop), config_,
                                       &SipProxy::OnStrayMessage,
                                       reinterpret_cast<nta_agent_magic_t*>(this));
+  auto [nameservers, dns_port] = config::SplitNameservers(config_);
+  resolver_ = std::make_unique<SipResolver>(stack_->root(), nameservers, dns_port);
+  std::vector<std::string> transports;
+  for (const char* t : {"udp", "tcp", "tls"}) {
+    if (stack_->port(t) != 0) transports.emplace_back(t);
+  }
+  resolver_->set_transports(std::move(transports));
   default_leg_ = nta_leg_tcreate(stack_->agent(), &SipProxy::OnNetRequest,
                                  reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
                                  TAG_END());
@@ -130,6 +145,8 @@ SipProxy::~SipProxy() {
     if (out->orq) nta_outgoing_destroy(out->orq);
   }
   if (default_leg_) nta_leg_destroy(default_leg_);
+  outgoing_.clear();  // their resolver handles go before the resolver
+  resolver_.reset();
   stack_.reset();
 }
 
@@ -258,22 +275,71 @@ void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_poi
   out->method_name = std::string(msg.method_name());
   out->call_id = msg.call_id();
 
-  url_string_t* route = config_.has_outbound_proxy()
-                            ? URL_STRING_MAKE(config_.outbound_proxy().c_str())
-                            : nullptr;
-  SipMessage keep = SipMessage::Ref(msg.get());  // to answer if nta refuses it
-  out->orq = nta_outgoing_mcreate(stack_->agent(), &SipProxy::OnNetResponse,
-                                  reinterpret_cast<nta_outgoing_magic_t*>(out.get()), route,
-                                  msg.release(), TAG_END());
-  if (!out->orq) {
-    ProxyMetrics::Get().Drop("unroutable");
-    log::Warn("cannot forward request", {{"call_id", out->call_id}, {"method", out->method_name}});
-    return ReplyWs(conn, keep, 503, "Service Unavailable");
+  out->start = start;
+  // The next hop: the outbound proxy, else the first Route, else the
+  // Request-URI, resolved by RFC 3263.
+  sip_t* fwd = msg.sip();
+  url_t* hop = nullptr;
+  if (config_.has_outbound_proxy()) {
+    hop = url_make(msg.home(), config_.outbound_proxy().c_str());
+  } else if (fwd->sip_route && url_has_param(fwd->sip_route->r_url, "lr")) {
+    hop = fwd->sip_route->r_url;
+  } else {
+    hop = fwd->sip_request->rq_url;
   }
-  ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - start));
-  log::Debug("request to network", {{"call_id", out->call_id}, {"method", out->method_name}});
+  out->request = std::move(msg);
+  const uint64_t id = out->id;
+  out->resolving = resolver_->Resolve(hop, [this, id](std::vector<SipTarget> targets) {
+    OnTargetsResolved(id, std::move(targets));
+  });
   outgoing_by_branch_[browser_branch] = out->id;
   outgoing_.emplace(out->id, std::move(out));
+}
+
+void SipProxy::OnTargetsResolved(uint64_t id, std::vector<SipTarget> targets) {
+  auto it = outgoing_.find(id);
+  if (it == outgoing_.end()) return;
+  Outgoing& out = *it->second;
+  out.targets = std::move(targets);
+  if (out.cancelled) return FailOutgoing(out, 487, "Request Terminated");
+  if (out.targets.empty()) {
+    ProxyMetrics::Get().Drop("unresolvable");
+    log::Warn("no target for request", {{"call_id", out.call_id}, {"method", out.method_name}});
+    return FailOutgoing(out, 503, "Service Unavailable");
+  }
+  if (!SendToNextTarget(out)) FailOutgoing(out, 503, "Service Unavailable");
+}
+
+bool SipProxy::SendToNextTarget(Outgoing& out) {
+  while (out.next_target < out.targets.size()) {
+    const std::string route = SipResolver::ToRouteUri(out.targets[out.next_target++]);
+    // Each attempt is a new client transaction on a copy: nta adds its Via.
+    SipMessage attempt = out.request.Clone();
+    msg_t* raw = attempt.release();
+    if (out.orq) nta_outgoing_destroy(out.orq);
+    out.orq = nta_outgoing_mcreate(stack_->agent(), &SipProxy::OnNetResponse,
+                                   reinterpret_cast<nta_outgoing_magic_t*>(&out),
+                                   URL_STRING_MAKE(route.c_str()), raw, TAG_END());
+    if (out.orq) {
+      ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - out.start));
+      log::Debug("request to network", {{"call_id", out.call_id}, {"method", out.method_name},
+                                        {"target", route}});
+      return true;
+    }
+    msg_destroy(raw);
+  }
+  return false;
+}
+
+void SipProxy::FailOutgoing(Outgoing& out, int status, const char* reason) {
+  out.final_status = status;
+  ProxyMetrics::Get().transactions.WithLabels({"ws_to_net", out.method_name, StatusClass(status)}).Inc();
+  auto conn = connections_.find(out.conn);
+  if (conn != connections_.end() && out.request) {
+    SipMessage copy = out.request.Clone();
+    ReplyWs(*conn->second, copy, status, reason);
+  }
+  FinishOutgoing(out.id, out.method == sip_method_invite ? kInviteLingerMs : 0);
 }
 
 void SipProxy::HandleWsAck(Connection& conn, SipMessage msg, Clock::time_point start) {
@@ -307,8 +373,11 @@ void SipProxy::HandleWsCancel(Connection& conn, SipMessage msg) {
   }
   // CANCEL is hop by hop: answered here, and sent on by nta when it may be.
   ReplyWs(conn, msg, 200, "OK");
-  if (out->final_status == 0 && out->orq) {
+  if (out->final_status != 0) return;
+  if (out->orq) {
     nta_outgoing_tcancel(out->orq, nullptr, nullptr, TAG_END());
+  } else {
+    out->cancelled = true;  // still resolving: it will never be sent
   }
 }
 
@@ -451,6 +520,19 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
   const int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
   ProxyMetrics::Get().messages.WithLabels({"net", "response"}).Inc();
   if (out.final_status >= 200 && !(status >= 200 && status < 300)) return;
+
+  // RFC 3263 4.3: a 503 or a timeout (nta's own 408, or a transport error)
+  // moves the request to the next target, unless the browser cancelled it.
+  if (out.final_status == 0 && out.next_target < out.targets.size()) {
+    msg_t* resp = nta_outgoing_getresponse(out.orq);
+    const bool internal = resp && nta_msg_is_internal(resp);
+    if (resp) msg_destroy(resp);
+    if ((status == 503 || (status == 408 && internal)) && !out.cancelled) {
+      ProxyMetrics::Get().Drop(status == 503 ? "failover_503" : "failover_timeout");
+      log::Info("trying next target", {{"call_id", out.call_id}, {"status", std::to_string(status)}});
+      if (SendToNextTarget(out)) return;
+    }
+  }
 
   if (out.final_status == 0 && status >= 200) {
     out.final_status = status;

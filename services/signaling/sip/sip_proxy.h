@@ -17,6 +17,7 @@
 #include "services/signaling/sip/flow_table.h"
 #include "services/signaling/sip/message_rewriter.h"
 #include "services/signaling/sip/sip_message.h"
+#include "services/signaling/sip/sip_resolver.h"
 #include "services/signaling/sip/sip_stack.h"
 #include "services/signaling/ws/ws_server.h"
 #include "webrtc2sip/config/v1/config.pb.h"
@@ -63,6 +64,10 @@ class SipProxy final : public WsServer::Listener {
   static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
   int HandleNetRequest(nta_incoming_t* irq, const sip_t* sip);
   void HandleNetResponse(Outgoing& out, const sip_t* sip);
+  // Sends the request of `out` to its next resolved target; false when none is left.
+  bool SendToNextTarget(Outgoing& out);
+  void OnTargetsResolved(uint64_t id, std::vector<SipTarget> targets);
+  void FailOutgoing(Outgoing& out, int status, const char* reason);
   void HandleIncomingEvent(Incoming& in, const sip_t* sip);
 
   // Transaction bookkeeping; removal happens on a later loop turn, never
@@ -82,6 +87,7 @@ class SipProxy final : public WsServer::Listener {
 
   config::v1::Signaling config_;
   std::unique_ptr<SipStack> stack_;
+  std::unique_ptr<SipResolver> resolver_;  // destroyed before stack_
   std::unique_ptr<WsServer> ws_;
   nta_leg_t* default_leg_ = nullptr;
   FlowTable flows_;

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <random>
@@ -122,11 +124,14 @@ class SipResolverCore : public std::enable_shared_from_this<SipResolverCore> {
  public:
   SipResolverCore(su_root_t* root, const std::vector<std::string>& nameservers, uint16_t dns_port);
   ~SipResolverCore();
+  SipResolverCore(const SipResolverCore&) = delete;
+  SipResolverCore& operator=(const SipResolverCore&) = delete;
 
   uint64_t Start(const url_t* uri, SipResolver::Callback callback);
   void Cancel(uint64_t id) { resolutions_.erase(id); }
-  bool Pending(uint64_t id) const { return resolutions_.count(id) != 0; }
+  bool Pending(uint64_t id) const { return resolutions_.contains(id); }
   void set_transports(std::vector<std::string> transports) { transports_ = std::move(transports); }
+  void set_dns_timeout(std::chrono::milliseconds timeout) { dns_timeout_ = timeout; }
 
  private:
   struct Hop {  // a transport, a host name or IP, a port
@@ -153,25 +158,34 @@ class SipResolverCore : public std::enable_shared_from_this<SipResolverCore> {
     size_t pending = 0;           // lookups waiting for DNS
     std::vector<Hop> hops;        // kAddress: what the addresses are for
     std::vector<SipTarget> targets;
+    // Ends a stage whose DNS answers are late; its argument is this
+    // Resolution, which owns (and so outlives) the timer.
+    CPtr<su_timer_t, su_timer_destroy> timer;
+    SipResolverCore* core = nullptr;
+    uint64_t id = 0;
   };
 
   bool Supported(std::string_view transport) const;
   std::string FallbackTransport(bool sips) const;
 
-  void Query(uint64_t id, Resolution& r, uint16_t type, std::string name,
-             std::string transport = {});
-  void StartNaptr(uint64_t id, Resolution& r);
-  void StartSrv(uint64_t id, Resolution& r, std::vector<std::pair<std::string, std::string>> names);
-  void StartAddresses(uint64_t id, Resolution& r, std::vector<Hop> hops);
-  void Advance(uint64_t id, Resolution& r);
-  void AfterNaptr(uint64_t id, Resolution& r);
-  void AfterSrv(uint64_t id, Resolution& r);
-  void AfterAddresses(uint64_t id, Resolution& r);
-  void Finish(uint64_t id, std::vector<SipTarget> targets);
+  void Query(Resolution& r, uint16_t type, std::string name, std::string transport = {});
+  void StartNaptr(Resolution& r);
+  void StartSrv(Resolution& r, const std::vector<std::pair<std::string, std::string>>& names);
+  void StartAddresses(Resolution& r, std::vector<Hop> hops);
+  void Advance(Resolution& r);
+  void AdvanceOrWait(Resolution& r);
+  void StageTimedOut(Resolution& r);
+  void AfterNaptr(Resolution& r);
+  void AfterSrv(Resolution& r);
+  void AfterAddresses(Resolution& r);
+  void Finish(Resolution& r, std::vector<SipTarget> targets);
 
   static void Fill(Lookup& lookup, sres_record_t** answers);
   static void OnAnswer(sres_context_t* context, sres_query_t* query, sres_record_t** answers);
   static void OnDeliver(su_root_magic_t* magic, su_timer_t* timer, su_timer_arg_t* arg);
+  static void OnStageTimeout(su_root_magic_t* magic, su_timer_t* timer, su_timer_arg_t* arg);
+
+  su_root_t* root_;
 
   std::string conf_path_;  // private resolv.conf, removed in the destructor
   CPtr<sres_resolver_t, sres_resolver_destroy> sres_;
@@ -179,6 +193,9 @@ class SipResolverCore : public std::enable_shared_from_this<SipResolverCore> {
   bool deliver_armed_ = false;
   std::deque<uint64_t> ready_;
   std::vector<std::string> transports_{"udp", "tcp", "tls"};
+  // sres retries a silent server for ~64 s (1+2+...+32 s, whatever the
+  // options say): far beyond SIP's 32 s Timer B, so each step has a limit.
+  std::chrono::milliseconds dns_timeout_{4000};
   std::unordered_map<uint64_t, std::unique_ptr<Resolution>> resolutions_;
   // Queries in flight -> (resolution id, lookup index). A cancelled
   // resolution's queries stay here until sres answers them.
@@ -188,7 +205,8 @@ class SipResolverCore : public std::enable_shared_from_this<SipResolverCore> {
 };
 
 SipResolverCore::SipResolverCore(su_root_t* root, const std::vector<std::string>& nameservers,
-                                 uint16_t dns_port) {
+                                 uint16_t dns_port)
+    : root_(root) {
   if (!root) throw std::invalid_argument("SipResolver needs an su_root");
   if (nameservers.size() > SRES_MAX_NAMESERVERS) {
     throw std::invalid_argument("signaling.nameservers: at most " +
@@ -251,10 +269,12 @@ uint64_t SipResolverCore::Start(const url_t* uri, SipResolver::Callback callback
   auto owned = std::make_unique<Resolution>();
   Resolution& r = *owned;
   r.callback = std::move(callback);
+  r.core = this;
+  r.id = id;
   resolutions_.emplace(id, std::move(owned));
 
   if (!uri || (uri->url_type != url_sip && uri->url_type != url_sips) || !uri->url_host) {
-    Finish(id, {});
+    Finish(r, {});
     return id;
   }
   r.sips = uri->url_type == url_sips;
@@ -274,37 +294,36 @@ uint64_t SipResolverCore::Start(const url_t* uri, SipResolver::Callback callback
   uint16_t port = 0;
   bool bad_port = false;
   if (uri->url_port && *uri->url_port) {
-    char* end = nullptr;
-    const unsigned long p = std::strtoul(uri->url_port, &end, 10);
-    bad_port = *end != '\0' || p == 0 || p > 65535;
-    port = static_cast<uint16_t>(p);
+    const std::string_view text = uri->url_port;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+    bad_port = error != std::errc() || end != text.data() + text.size() || port == 0;
   }
   if (bad_transport || bad_port) {
-    Finish(id, {});
+    Finish(r, {});
     return id;
   }
 
   const std::string transport = r.transport.empty() ? FallbackTransport(r.sips) : r.transport;
   if (const std::string ip = IpLiteral(host); !ip.empty()) {
     std::vector<SipTarget> targets;
-    if (Supported(transport))
+    if (Supported(transport)) {
       targets.push_back({transport, ip, port ? port : DefaultPort(transport)});
-    Finish(id, std::move(targets));
+    }
+    Finish(r, std::move(targets));
     return id;
   }
   r.domain = host;
   if (port) {
-    StartAddresses(id, r, {{transport, host, port}});
+    StartAddresses(r, {{transport, host, port}});
   } else if (!r.transport.empty()) {
-    StartSrv(id, r, {{r.transport, SrvName(r.sips, r.transport, host)}});
+    StartSrv(r, {{r.transport, SrvName(r.sips, r.transport, host)}});
   } else {
-    StartNaptr(id, r);
+    StartNaptr(r);
   }
   return id;
 }
 
-void SipResolverCore::Query(uint64_t id, Resolution& r, uint16_t type, std::string name,
-                            std::string transport) {
+void SipResolverCore::Query(Resolution& r, uint16_t type, std::string name, std::string transport) {
   const size_t index = r.lookups.size();
   r.lookups.push_back({type, std::move(name), std::move(transport), {}, {}, {}});
   Lookup& lookup = r.lookups.back();
@@ -319,28 +338,28 @@ void SipResolverCore::Query(uint64_t id, Resolution& r, uint16_t type, std::stri
     log::Warn("dns query not sent", {{"name", lookup.name}, {"error", std::strerror(errno)}});
     return;  // as if nothing was found
   }
-  queries_[q] = {id, index};
+  queries_[q] = {r.id, index};
   ++r.pending;
 }
 
-void SipResolverCore::StartNaptr(uint64_t id, Resolution& r) {
+void SipResolverCore::StartNaptr(Resolution& r) {
   r.stage = Resolution::Stage::kNaptr;
   r.lookups.clear();
-  Query(id, r, sres_type_naptr, DomainKey(r.domain));
-  if (r.pending == 0) Advance(id, r);
+  Query(r, sres_type_naptr, DomainKey(r.domain));
+  AdvanceOrWait(r);
 }
 
-void SipResolverCore::StartSrv(uint64_t id, Resolution& r,
-                               std::vector<std::pair<std::string, std::string>> names) {
+void SipResolverCore::StartSrv(Resolution& r,
+                               const std::vector<std::pair<std::string, std::string>>& names) {
   r.stage = Resolution::Stage::kSrv;
   r.lookups.clear();
-  for (auto& [transport, name] : names) {
-    Query(id, r, sres_type_srv, DomainKey(name), std::move(transport));
+  for (const auto& [transport, name] : names) {
+    Query(r, sres_type_srv, DomainKey(name), transport);
   }
-  if (r.pending == 0) Advance(id, r);
+  AdvanceOrWait(r);
 }
 
-void SipResolverCore::StartAddresses(uint64_t id, Resolution& r, std::vector<Hop> hops) {
+void SipResolverCore::StartAddresses(Resolution& r, std::vector<Hop> hops) {
   r.stage = Resolution::Stage::kAddress;
   r.lookups.clear();
   std::vector<std::string> hosts;
@@ -355,24 +374,47 @@ void SipResolverCore::StartAddresses(uint64_t id, Resolution& r, std::vector<Hop
   }
   r.hops = std::move(hops);
   for (const std::string& host : hosts) {
-    Query(id, r, sres_type_a, host);
-    Query(id, r, sres_type_aaaa, host);
+    Query(r, sres_type_a, host);
+    Query(r, sres_type_aaaa, host);
   }
-  if (r.pending == 0) Advance(id, r);
+  AdvanceOrWait(r);
 }
 
-void SipResolverCore::Advance(uint64_t id, Resolution& r) {
+void SipResolverCore::Advance(Resolution& r) {
   switch (r.stage) {
     case Resolution::Stage::kNaptr:
-      return AfterNaptr(id, r);
+      return AfterNaptr(r);
     case Resolution::Stage::kSrv:
-      return AfterSrv(id, r);
+      return AfterSrv(r);
     case Resolution::Stage::kAddress:
-      return AfterAddresses(id, r);
+      return AfterAddresses(r);
   }
 }
 
-void SipResolverCore::AfterNaptr(uint64_t id, Resolution& r) {
+void SipResolverCore::AdvanceOrWait(Resolution& r) {
+  if (r.pending == 0) return Advance(r);
+  if (!r.timer) r.timer.reset(su_timer_create(su_root_task(root_), 0));
+  su_timer_set_interval(r.timer.get(), &SipResolverCore::OnStageTimeout,
+                        reinterpret_cast<su_timer_arg_t*>(&r),
+                        static_cast<su_duration_t>(dns_timeout_.count()));
+}
+
+// Goes on without the missing answers: a server that drops NAPTR queries
+// still leaves SRV and A/AAAA.
+void SipResolverCore::StageTimedOut(Resolution& r) {
+  for (auto it = queries_.begin(); it != queries_.end();) {
+    if (it->second.first != r.id) {
+      ++it;
+      continue;
+    }
+    log::Warn("dns query timed out", {{"name", r.lookups[it->second.second].name}});
+    it = queries_.erase(it);  // a late answer is dropped
+  }
+  r.pending = 0;
+  Advance(r);
+}
+
+void SipResolverCore::AfterNaptr(Resolution& r) {
   std::vector<Naptr> records = r.lookups.empty() ? std::vector<Naptr>{} : r.lookups[0].naptr;
   std::stable_sort(records.begin(), records.end(), [](const Naptr& a, const Naptr& b) {
     return a.order != b.order ? a.order < b.order : a.preference < b.preference;
@@ -391,10 +433,10 @@ void SipResolverCore::AfterNaptr(uint64_t id, Resolution& r) {
   } else {
     r.transport = names.front().first;  // used if no SRV record answers
   }
-  StartSrv(id, r, std::move(names));
+  StartSrv(r, names);
 }
 
-void SipResolverCore::AfterSrv(uint64_t id, Resolution& r) {
+void SipResolverCore::AfterSrv(Resolution& r) {
   std::vector<Hop> hops;
   for (const Lookup& lookup : r.lookups) {
     for (Srv& srv : OrderSrv(lookup.srv, rng_)) {
@@ -405,10 +447,10 @@ void SipResolverCore::AfterSrv(uint64_t id, Resolution& r) {
     const std::string t = r.transport.empty() ? FallbackTransport(r.sips) : r.transport;
     if (Supported(t)) hops.push_back({t, r.domain, DefaultPort(t)});
   }
-  StartAddresses(id, r, std::move(hops));
+  StartAddresses(r, std::move(hops));
 }
 
-void SipResolverCore::AfterAddresses(uint64_t id, Resolution& r) {
+void SipResolverCore::AfterAddresses(Resolution& r) {
   std::vector<SipTarget> targets;
   auto add = [&](const Hop& hop, const std::string& address) {
     SipTarget target{hop.transport, address, hop.port};
@@ -428,15 +470,13 @@ void SipResolverCore::AfterAddresses(uint64_t id, Resolution& r) {
       }
     }
   }
-  Finish(id, std::move(targets));
+  Finish(r, std::move(targets));
 }
 
-void SipResolverCore::Finish(uint64_t id, std::vector<SipTarget> targets) {
-  auto it = resolutions_.find(id);
-  if (it == resolutions_.end()) return;
-  it->second->targets = std::move(targets);
-  it->second->lookups.clear();
-  ready_.push_back(id);
+void SipResolverCore::Finish(Resolution& r, std::vector<SipTarget> targets) {
+  r.targets = std::move(targets);
+  r.lookups.clear();
+  ready_.push_back(r.id);
   if (!deliver_armed_) {
     su_timer_set_interval(deliver_timer_.get(), &SipResolverCore::OnDeliver,
                           reinterpret_cast<su_timer_arg_t*>(this), 0);
@@ -501,7 +541,15 @@ void SipResolverCore::OnAnswer(sres_context_t* context, sres_query_t* query,
   Resolution& r = *it->second;
   Fill(r.lookups[index], answers);
   sres_free_answers(self->sres_.get(), answers);
-  if (--r.pending == 0) self->Advance(id, r);
+  if (--r.pending == 0) {
+    if (r.timer) su_timer_reset(r.timer.get());
+    self->Advance(r);
+  }
+}
+
+void SipResolverCore::OnStageTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  auto* r = reinterpret_cast<Resolution*>(arg);
+  r->core->StageTimedOut(*r);
 }
 
 void SipResolverCore::OnDeliver(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
@@ -543,17 +591,22 @@ bool SipResolver::Handle::pending() const {
   return core && core->Pending(id_);
 }
 
-SipResolver::SipResolver(su_root_t* root, std::vector<std::string> nameservers, uint16_t dns_port)
+SipResolver::SipResolver(su_root_t* root, const std::vector<std::string>& nameservers,
+                         uint16_t dns_port)
     : core_(std::make_shared<SipResolverCore>(root, nameservers, dns_port)) {}
 
 SipResolver::~SipResolver() = default;
+
+void SipResolver::set_dns_timeout(std::chrono::milliseconds timeout) {
+  core_->set_dns_timeout(timeout);
+}
 
 void SipResolver::set_transports(std::vector<std::string> transports) {
   core_->set_transports(std::move(transports));
 }
 
 SipResolver::Handle SipResolver::Resolve(const url_t* uri, Callback callback) {
-  return Handle(core_, core_->Start(uri, std::move(callback)));
+  return {core_, core_->Start(uri, std::move(callback))};
 }
 
 std::string SipResolver::ToRouteUri(const SipTarget& target) {

@@ -9,6 +9,7 @@
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,7 +61,7 @@ class SipResolver {
   // /etc/resolv.conf when the list is empty. Must be created, used and
   // destroyed on the thread that runs `root`. Throws std::invalid_argument for
   // a bad nameserver and std::runtime_error when the resolver cannot start.
-  SipResolver(su_root_t* root, std::vector<std::string> nameservers, uint16_t dns_port = 53);
+  SipResolver(su_root_t* root, const std::vector<std::string>& nameservers, uint16_t dns_port = 53);
   ~SipResolver();
   SipResolver(const SipResolver&) = delete;
   SipResolver& operator=(const SipResolver&) = delete;
@@ -68,6 +69,10 @@ class SipResolver {
   // Transports the gateway can send on ("udp", "tcp", "tls"); targets on any
   // other are never returned. Default: all three.
   void set_transports(std::vector<std::string> transports);
+  // How long each step (NAPTR, SRV, A/AAAA) waits for DNS before going on
+  // without the missing answers. Default 4 s; a silent server thus costs at
+  // most three of these.
+  void set_dns_timeout(std::chrono::milliseconds timeout);
 
   // `uri` is only read during the call. A non-SIP URI, a bad port or an
   // unsupported transport= gives an empty list.

@@ -239,3 +239,23 @@ def wait_udp_port_bound(port, timeout=10):
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on udp {port}")
+
+
+def start_dnsmasq(port, options, workdir):
+    """dnsmasq (Debian's dnsmasq-base) as the DNS of a test zone on
+    127.0.0.1:port; `options` are its record flags (--srv-host=..., ...)."""
+    argv = ["dnsmasq", "--no-daemon", f"--port={port}", f"--listen-address={LOOPBACK}",
+            "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            "--local=/test/", f"--pid-file={workdir}/dnsmasq.pid", "--user=root"] + list(options)
+    proc = Process(argv, "dnsmasq")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if proc.proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited:\n{proc.output()}")
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind((LOOPBACK, port))
+        except OSError:
+            return proc
+        time.sleep(0.05)
+    raise TimeoutError("dnsmasq did not start")

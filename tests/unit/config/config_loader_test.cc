@@ -49,7 +49,8 @@ class ConfigLoaderTest : public ::testing::Test {
 };
 
 TEST_F(ConfigLoaderTest, DefaultsAreTheOriginalOnes) {
-  Config c = LoadConfigString(Ssl(), "test.yaml", Scope::kAll);
+  // Signaling's checks: the relay's wildcard bind address would need advertised addresses.
+  Config c = LoadConfigString(Ssl(), "test.yaml", Scope::kSignaling);
   EXPECT_EQ(c.log().level(), v1::LOG_LEVEL_ERROR);  // debug-level ERROR
   EXPECT_EQ(c.log().format(), v1::LOG_FORMAT_JSON);
   EXPECT_EQ(c.max_fds(), -1);
@@ -226,8 +227,9 @@ media_relay:
 }
 
 TEST_F(ConfigLoaderTest, EnumSpellingsAreCaseInsensitive) {
-  Config c = LoadConfigString("log: {level: WARN}\nmedia: {codecs: [H264-BP, PCMA]}\n", "t",
-                              Scope::kMediaRelay);
+  Config c = LoadConfigString(
+      "log: {level: WARN}\nmedia: {codecs: [H264-BP, PCMA]}\nmedia_relay: {bind_address: 127.0.0.1}\n",
+      "t", Scope::kMediaRelay);
   EXPECT_EQ(c.log().level(), v1::LOG_LEVEL_WARN);
   EXPECT_EQ(c.media().codecs(0), v1::CODEC_H264_BP);
 }
@@ -315,6 +317,12 @@ TEST_F(ConfigLoaderTest, CrossFieldProblemsAreNamed) {
   EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  outbound_proxy: 10.0.0.5\n"),
             "test.yaml: signaling.outbound_proxy: '10.0.0.5' is not a SIP URI (e.g. "
             "sip:10.0.0.5:5060;transport=udp)");
+  EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  nameservers: [dns.example]\n"),
+            "test.yaml: signaling.nameservers[0]: 'dns.example' is not an IP address (with an "
+            "optional :port)");
+  EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  nameservers: [127.0.0.1:5353, "
+                    "127.0.0.2]\n"),
+            "test.yaml: signaling.nameservers[1]: all nameservers must use the same port");
   EXPECT_EQ(ErrorOf("media_relay:\n  port_range: {min: 30000, max: 20000}\n", Scope::kMediaRelay),
             "test.yaml: media_relay.port_range: min (30000) must be below max (20000)");
   EXPECT_EQ(ErrorOf("media_relay:\n  grpc_listen: 127.0.0.1:99999\n", Scope::kMediaRelay),
@@ -323,13 +331,17 @@ TEST_F(ConfigLoaderTest, CrossFieldProblemsAreNamed) {
 
 TEST_F(ConfigLoaderTest, EachServiceChecksItsOwnSections) {
   // The media relay does not need signaling's certificates, and the other way round.
-  EXPECT_EQ(ErrorOf("", Scope::kMediaRelay), "");
+  EXPECT_EQ(ErrorOf("media_relay: {bind_address: 127.0.0.1}\n", Scope::kMediaRelay), "");
   EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\nmedia_relay:\n  port_range: "
                     "{min: 5000, max: 4000}\n",
                     Scope::kSignaling),
             "");
   // Shared sections are checked by both.
   EXPECT_NE(ErrorOf("media: {codecs: [pcma, pcma]}\n", Scope::kMediaRelay), "");
+  // A wildcard bind address needs the addresses peers reach the node at.
+  EXPECT_EQ(ErrorOf("", Scope::kMediaRelay),
+            "test.yaml: media_relay.advertised: bind_address 0.0.0.0 is a wildcard: give "
+            "advertised.webrtc and advertised.legacy, the addresses peers reach this node at");
 }
 
 TEST_F(ConfigLoaderTest, SyntaxErrorsAndMissingFilesAreOneLine) {

@@ -4,7 +4,6 @@
 #include <glib.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/url.h>
 #include <sys/socket.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -62,8 +62,11 @@ uint16_t FreeLoopbackPort() {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(addr);
-    bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len);
+    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      close(udp);
+      continue;
+    }
     int tcp = socket(AF_INET, SOCK_STREAM, 0);  // dnsmasq listens on both
     const bool tcp_free = bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(tcp);
@@ -100,6 +103,11 @@ class SipResolverTest : public ::testing::Test {
       if (access(path, X_OK) == 0) dnsmasq_path_ = path;
     }
     if (dnsmasq_path_.empty()) return;
+    // The port is free when picked but could be taken before dnsmasq binds it.
+    for (int attempt = 0; attempt < 3 && dnsmasq_pid_ < 0; ++attempt) StartDnsmasq();
+  }
+
+  static void StartDnsmasq() {
     dns_port_ = FreeLoopbackPort();
     std::vector<std::string> args = {dnsmasq_path_,
                                      "--no-daemon",
@@ -113,17 +121,25 @@ class SipResolverTest : public ::testing::Test {
                                      "--local=/test/",  // NXDOMAIN, not REFUSED, for other names
                                      "--log-facility=/dev/null"};
     args.insert(args.end(), kZone.begin(), kZone.end());
-    dnsmasq_pid_ = fork();
-    if (dnsmasq_pid_ == 0) {
+    const pid_t pid = fork();
+    if (pid == 0) {
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
       execv(argv[0], argv.data());
       _exit(127);
     }
     const auto deadline = Clock::now() + 5s;
-    while (Clock::now() < deadline && !DnsAnswers(dns_port_)) {
+    while (Clock::now() < deadline) {
+      if (DnsAnswers(dns_port_)) {
+        dnsmasq_pid_ = pid;
+        return;
+      }
+      if (waitpid(pid, nullptr, WNOHANG) == pid) return;  // exited, e.g. port taken
     }
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
   }
 
   static void TearDownTestSuite() {
@@ -137,7 +153,7 @@ class SipResolverTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_FALSE(dnsmasq_path_.empty()) << "dnsmasq is not installed (Debian package dnsmasq-base)";
-    ASSERT_TRUE(DnsAnswers(dns_port_)) << "dnsmasq does not answer on port " << dns_port_;
+    ASSERT_GT(dnsmasq_pid_, 0) << "dnsmasq did not start";
     context_ = g_main_context_new();
     root_ = su_glib_root_create(nullptr);
     ASSERT_NE(root_, nullptr);
@@ -209,7 +225,7 @@ TEST_F(SipResolverTest, NumericAddressNeedsNoDns) {
 
 TEST_F(SipResolverTest, CallbackNeverRunsInsideResolve) {
   bool called = false;
-  auto handle = Start("sip:127.0.0.1", [&](Targets) { called = true; });
+  auto handle = Start("sip:127.0.0.1", [&](const Targets&) { called = true; });
   EXPECT_FALSE(called);
   EXPECT_TRUE(handle.pending());
   RunUntil([&] { return called; });
@@ -289,15 +305,15 @@ TEST_F(SipResolverTest, UnusableUrisGiveEmptyList) {
 
 TEST_F(SipResolverTest, CancelledHandleNeverCallsBack) {
   int calls = 0;
-  auto cancelled = Start("sip:naptr.example.test", [&](Targets) { ++calls; });
+  auto cancelled = Start("sip:naptr.example.test", [&](const Targets&) { ++calls; });
   cancelled.Cancel();
   EXPECT_FALSE(cancelled.pending());
   {
-    auto dropped = Start("sip:prio.example.test", [&](Targets) { ++calls; });
+    auto dropped = Start("sip:prio.example.test", [&](const Targets&) { ++calls; });
   }
-  auto numeric = Start("sip:127.0.0.1", [&](Targets) { ++calls; });
+  auto numeric = Start("sip:127.0.0.1", [&](const Targets&) { ++calls; });
   numeric = SipResolver::Handle();  // move-assigning over a handle cancels it
-  // Still resolved meanwhile, so the queries in flight are answered.
+  // A live resolution shows the loop ran long enough for the cancelled ones' answers.
   std::optional<Targets> witness;
   auto live = Start("sip:naptr.example.test", [&](Targets t) { witness = std::move(t); });
   RunUntil([&] { return witness.has_value(); });
@@ -308,8 +324,8 @@ TEST_F(SipResolverTest, CancelledHandleNeverCallsBack) {
 
 TEST_F(SipResolverTest, DestroyingResolverDropsPendingCallbacks) {
   int calls = 0;
-  auto pending = Start("sip:naptr.example.test", [&](Targets) { ++calls; });
-  auto numeric = Start("sip:127.0.0.1", [&](Targets) { ++calls; });
+  auto pending = Start("sip:naptr.example.test", [&](const Targets&) { ++calls; });
+  auto numeric = Start("sip:127.0.0.1", [&](const Targets&) { ++calls; });
   // The NAPTR query is on the wire and the numeric result queued: both dropped.
   resolver_.reset();
   EXPECT_FALSE(pending.pending());
@@ -320,14 +336,44 @@ TEST_F(SipResolverTest, DestroyingResolverDropsPendingCallbacks) {
 
 TEST_F(SipResolverTest, CallbackMayDestroyResolver) {
   int calls = 0;
-  auto first = Start("sip:127.0.0.1", [&](Targets) {
+  auto first = Start("sip:127.0.0.1", [&](const Targets&) {
     ++calls;
     resolver_.reset();
   });
-  auto second = Start("sip:127.0.0.1:5070", [&](Targets) { ++calls; });
+  auto second = Start("sip:127.0.0.1:5070", [&](const Targets&) { ++calls; });
   RunUntil([&] { return !resolver_; });
   RunUntil([] { return false; }, 50ms);
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(SipResolverTest, SilentNameserverCostsOneTimeoutPerStep) {
+  // A bound socket that never answers; sres alone would retry for ~64 s.
+  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  resolver_ = std::make_unique<SipResolver>(root_, std::vector<std::string>{"127.0.0.1"},
+                                            ntohs(addr.sin_port));
+  resolver_->set_dns_timeout(200ms);
+
+  auto start = Clock::now();
+  EXPECT_EQ(Resolve("sip:a.example.test:5070"), Targets{});  // A/AAAA only
+  auto took = Clock::now() - start;
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 500ms);
+
+  start = Clock::now();
+  EXPECT_EQ(Resolve("sip:a.example.test"), Targets{});  // NAPTR, SRV, A/AAAA
+  took = Clock::now() - start;
+  EXPECT_GE(took, 590ms);
+  EXPECT_LT(took, 1000ms);
+
+  char query[512];
+  EXPECT_GT(recv(silent, query, sizeof(query), MSG_DONTWAIT), 0);  // it was asked
+  close(silent);
 }
 
 TEST_F(SipResolverTest, RejectsBadNameservers) {
