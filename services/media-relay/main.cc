@@ -1,16 +1,110 @@
-// webrtc2sip-media-relay: the data plane (ICE/DTLS-SRTP <-> RTP, Media Coder).
+// webrtc2sip-media-relay: the data plane (ICE/DTLS-SRTP <-> RTP, Media Coder),
+// commanded by signaling over gRPC.
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/config/config_loader.h"
 #include "common/log/logger.h"
 #include "common/service/service_main.h"
 #include "common/service/service_runtime.h"
+#include "services/media-relay/dtls/dtls_certificate.h"
+#include "services/media-relay/dtls/dtls_context.h"
+#include "services/media-relay/net/port_allocator.h"
+#include "services/media-relay/rpc/media_relay_service.h"
+#include "services/media-relay/session/media_node.h"
 
 namespace {
 
-int RunMediaRelay(const webrtc2sip::config::Config& config) {
-  webrtc2sip::service::ServiceRuntime runtime("media-relay", config.media_relay().http_listen());
+using namespace webrtc2sip;
+
+media::NodeContext MakeNodeContext(const config::Config& config) {
+  const auto& relay = config.media_relay();
+  media::NodeContext node;
+  node.media = config.media();
+  node.relay = relay;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  node.node_id = std::string(host) + "/" + relay.grpc_listen();
+  const std::string bind = relay.bind_address();
+  // A wildcard bind_address comes with advertised addresses (checked with the config).
+  node.webrtc_address = relay.advertised().has_webrtc() ? relay.advertised().webrtc() : bind;
+  node.legacy_address = relay.advertised().has_legacy() ? relay.advertised().legacy() : bind;
+  node.dtls = media::DtlsContext::Create(media::DtlsCertificate::Generate());
+  node.ports = std::make_shared<media::PortAllocator>(
+      bind, static_cast<uint16_t>(relay.port_range().min()),
+      static_cast<uint16_t>(relay.port_range().max()));
+  return node;
+}
+
+int RunMediaRelay(const config::Config& config) {
+  const auto& relay = config.media_relay();
+  service::ServiceRuntime runtime("media-relay", relay.http_listen());
+  const int workers = relay.workers() ? static_cast<int>(relay.workers())
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  media::MediaNode node(MakeNodeContext(config), workers);
+  media::MediaRelayService service(node);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(relay.grpc_listen(), grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || bound_port == 0) {
+    throw std::runtime_error("cannot listen on gRPC " + relay.grpc_listen());
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  log::Info("grpc listening", {{"address", relay.grpc_listen()},
+                               {"workers", std::to_string(workers)},
+                               {"node", node.context().node_id}});
+
+  // Leases: a session nobody renews ends (signaling crashed, or forgot it).
+  struct Timers {
+    media::MediaNode* node;
+    service::ServiceRuntime* runtime;
+    std::chrono::steady_clock::time_point drain_deadline{};
+    bool draining = false;
+  } timers{&node, &runtime};
+  guint lease_timer = g_timeout_add_seconds(
+      1,
+      [](gpointer data) -> gboolean {
+        auto* t = static_cast<Timers*>(data);
+        t->node->ExpireLeases();
+        if (t->draining && (t->node->session_count() == 0 ||
+                            std::chrono::steady_clock::now() >= t->drain_deadline)) {
+          log::Info("drained", {{"sessions", std::to_string(t->node->session_count())}});
+          t->runtime->Quit();
+        }
+        return G_SOURCE_CONTINUE;
+      },
+      &timers);
+
+  // SIGTERM drains: no new sessions, the current ones finish, then exit (or
+  // at the deadline). A second signal exits at once.
+  runtime.OnStopSignal([&](int) {
+    if (timers.draining) {
+      runtime.Quit();
+      return;
+    }
+    timers.draining = true;
+    timers.drain_deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(relay.drain_deadline_seconds());
+    node.StartDrain();
+    server->GetHealthCheckService()->SetServingStatus(false);
+    runtime.SetReady(false);
+    if (node.session_count() == 0) runtime.Quit();
+  });
+
   runtime.SetReady(true);
   runtime.Run();
-  return webrtc2sip::service::kExitOk;
+  g_source_remove(lease_timer);
+  service.Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return service::kExitOk;
 }
 
 }  // namespace

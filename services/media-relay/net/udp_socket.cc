@@ -1,0 +1,200 @@
+#include "services/media-relay/net/udp_socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "common/metrics/registry.h"
+#include "services/media-relay/net/socket_address.h"
+
+namespace webrtc2sip::media {
+namespace {
+
+// Node-wide drop counters, looked up once: the packet path only increments.
+struct UdpMetrics {
+  metrics::Counter& send_dropped;
+  metrics::Counter& send_errors;
+  metrics::Counter& truncated;
+  metrics::Counter& receive_errors;
+
+  static UdpMetrics& Get() {
+    static UdpMetrics instance = [] {
+      auto& family = metrics::Registry::Global().AddCounter(
+          "webrtc2sip_media_udp_dropped_packets_total",
+          "UDP datagrams of media sockets dropped, by reason.", {"reason"});
+      return UdpMetrics{family.WithLabels({"send_buffer_full"}), family.WithLabels({"send_error"}),
+                        family.WithLabels({"truncated"}), family.WithLabels({"receive_error"})};
+    }();
+    return instance;
+  }
+};
+
+void SetBufferSizes(int fd, int size) {
+  if (size <= 0) return;
+  // Best effort: the kernel caps at rmem_max/wmem_max, which is not an error.
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+int GetIntOption(int fd, int option) {
+  int value = 0;
+  socklen_t length = sizeof(value);
+  if (getsockopt(fd, SOL_SOCKET, option, &value, &length) != 0) return -1;
+  return value;
+}
+
+}  // namespace
+
+// The GSource reading the socket. GLib holds a reference to it while it dispatches, so after a
+// listener callback the dispatcher can ask g_source_is_destroyed() whether the socket is gone.
+struct UdpSocket::Source {
+  GSource base;
+  UdpSocket* socket;  // Valid while the source is not destroyed.
+};
+
+std::unique_ptr<UdpSocket> UdpSocket::Create(UniqueFd fd, GMainContext* context, Listener& listener,
+                                             const Options& options) {
+  if (!fd || options.batch == 0 || options.max_datagram == 0) return nullptr;
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  int type = 0;
+  socklen_t type_length = sizeof(type);
+  if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+      (local.ss_family != AF_INET && local.ss_family != AF_INET6) || GetPort(local) == 0 ||
+      getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM) {
+    return nullptr;
+  }
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return nullptr;
+  SetBufferSizes(fd.get(), options.buffer_size);
+  UdpMetrics::Get();  // Registered before the first packet, not on it.
+
+  std::unique_ptr<UdpSocket> socket(new UdpSocket(std::move(fd), local, listener, options));
+  static GSourceFuncs funcs = {nullptr, nullptr, &UdpSocket::Dispatch, nullptr, nullptr, nullptr};
+  GSource* source = g_source_new(&funcs, sizeof(Source));
+  reinterpret_cast<Source*>(source)->socket = socket.get();
+  g_source_set_name(source, "webrtc2sip udp socket");
+  g_source_add_unix_fd(source, socket->fd_.get(), G_IO_IN);
+  g_source_attach(source, context);
+  socket->source_.reset(source);
+  return socket;
+}
+
+std::unique_ptr<UdpSocket> UdpSocket::Bind(const sockaddr_storage& address, GMainContext* context,
+                                           Listener& listener, const Options& options) {
+  UniqueFd fd(::socket(address.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address),
+                    SocketAddressLength(address)) != 0) {
+    return nullptr;
+  }
+  return Create(std::move(fd), context, listener, options);
+}
+
+UdpSocket::UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& listener,
+                     const Options& options)
+    : fd_(std::move(fd)),
+      local_address_(local),
+      listener_(listener),
+      options_(options),
+      buffers_(options.batch * options.max_datagram),
+      iovecs_(options.batch),
+      senders_(options.batch),
+      headers_(options.batch) {}
+
+UdpSocket::~UdpSocket() {
+  // Destroys the source before the fd closes: a destroyed source never dispatches again, and a
+  // dispatch in progress (we are inside a listener callback) stops at its next check.
+  source_.reset();
+}
+
+uint16_t UdpSocket::local_port() const {
+  return GetPort(local_address_);
+}
+
+int UdpSocket::ReceiveBufferSize() const {
+  return GetIntOption(fd_.get(), SO_RCVBUF);
+}
+int UdpSocket::SendBufferSize() const {
+  return GetIntOption(fd_.get(), SO_SNDBUF);
+}
+
+gboolean UdpSocket::Dispatch(GSource* source, GSourceFunc, gpointer) {
+  UdpSocket* socket = reinterpret_cast<Source*>(source)->socket;
+  for (size_t i = 0; i < socket->options_.max_batches_per_turn; ++i) {
+    // `socket` may be freed inside ReadBatch; it returns false then and is not touched again.
+    if (!socket->ReadBatch(source)) break;
+  }
+  return G_SOURCE_CONTINUE;  // A destroyed source is removed by GLib whatever we return.
+}
+
+bool UdpSocket::ReadBatch(GSource* source) {
+  const size_t slots = options_.batch;
+  for (size_t i = 0; i < slots; ++i) {
+    iovecs_[i] = {buffers_.data() + i * options_.max_datagram, options_.max_datagram};
+    headers_[i].msg_hdr = {};
+    headers_[i].msg_hdr.msg_name = &senders_[i];
+    headers_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    headers_[i].msg_hdr.msg_iov = &iovecs_[i];
+    headers_[i].msg_hdr.msg_iovlen = 1;
+    headers_[i].msg_len = 0;
+  }
+  const int count =
+      recvmmsg(fd_.get(), headers_.data(), static_cast<unsigned>(slots), MSG_DONTWAIT, nullptr);
+  if (count <= 0) {
+    if (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      // E.g. a pending ICMP error; reading clears it.
+      ++stats_.receive_errors;
+      UdpMetrics::Get().receive_errors.Inc();
+    }
+    return false;
+  }
+  const bool drained = static_cast<size_t>(count) < slots;
+  for (int i = 0; i < count; ++i) {
+    const msghdr& header = headers_[i].msg_hdr;
+    if ((header.msg_flags & MSG_TRUNC) != 0) {
+      ++stats_.truncated;
+      UdpMetrics::Get().truncated.Inc();
+      continue;
+    }
+    ++stats_.received;
+    sockaddr_storage& from = senders_[i];
+    UnmapV4(from);
+    listener_.OnUdpPacket(*this, buffers_.data() + i * options_.max_datagram, headers_[i].msg_len,
+                          from);
+    if (g_source_is_destroyed(source)) return false;  // The listener destroyed this socket.
+  }
+  return !drained;
+}
+
+bool UdpSocket::SendTo(const uint8_t* data, size_t len, const sockaddr_storage& to) {
+  const sockaddr_storage* destination = &to;
+  sockaddr_storage converted;
+  if (local_address_.ss_family == AF_INET6 && to.ss_family == AF_INET) {
+    converted = MapV4ToV6(to);
+    destination = &converted;
+  } else if (local_address_.ss_family == AF_INET && to.ss_family == AF_INET6) {
+    converted = to;
+    if (!UnmapV4(converted)) {
+      ++stats_.send_errors;
+      UdpMetrics::Get().send_errors.Inc();
+      return false;
+    }
+    destination = &converted;
+  }
+  const ssize_t sent =
+      ::sendto(fd_.get(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+               reinterpret_cast<const sockaddr*>(destination), SocketAddressLength(*destination));
+  if (sent >= 0) {
+    ++stats_.sent;
+    return true;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+    ++stats_.send_dropped;
+    UdpMetrics::Get().send_dropped.Inc();
+  } else {
+    ++stats_.send_errors;
+    UdpMetrics::Get().send_errors.Inc();
+  }
+  return false;
+}
+
+}  // namespace webrtc2sip::media

@@ -1,0 +1,380 @@
+#include "services/media-relay/session/relay_session.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "common/log/logger.h"
+#include "common/metrics/registry.h"
+#include "services/media-relay/rtp/ntp_time.h"
+#include "services/media-relay/rtp/rtp_packet.h"
+#include "services/media-relay/worker/worker.h"
+
+namespace webrtc2sip::media {
+namespace {
+
+constexpr guint kReportIntervalMs = 2000;
+
+struct RelayMetrics {
+  metrics::CounterFamily& packets = metrics::Registry::Global().AddCounter(
+      "webrtc2sip_media_packets_total", "RTP packets relayed, by leg and direction.",
+      {"leg", "direction"});
+  metrics::CounterFamily& bytes = metrics::Registry::Global().AddCounter(
+      "webrtc2sip_media_bytes_total", "RTP payload bytes relayed, by leg and direction.",
+      {"leg", "direction"});
+  metrics::CounterFamily& dropped = metrics::Registry::Global().AddCounter(
+      "webrtc2sip_media_packets_dropped_total", "Packets dropped, by leg and reason.",
+      {"leg", "reason"});
+  metrics::CounterFamily& nacks = metrics::Registry::Global().AddCounter(
+      "webrtc2sip_media_nack_packets_total",
+      "Packets the browser asked again by NACK: served from the cache or unrecoverable.",
+      {"outcome"});
+  metrics::CounterFamily& media_events = metrics::Registry::Global().AddCounter(
+      "webrtc2sip_media_webrtc_outcomes_total", "ICE and DTLS outcomes of WebRTC legs.",
+      {"outcome"});
+
+  static RelayMetrics& Get() {
+    static RelayMetrics m;
+    return m;
+  }
+};
+
+uint32_t RandomSsrc() {
+  uint32_t v = 0;
+  while (v == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
+  return v;
+}
+
+std::vector<CodecSpec> ToSpecs(const v1::MediaStream& stream) {
+  std::vector<CodecSpec> specs;
+  for (const auto& c : stream.codecs()) {
+    CodecSpec spec;
+    spec.payload_type = static_cast<uint8_t>(c.payload_type() & 0x7f);
+    spec.name = c.name();
+    spec.clock_rate = c.clock_rate();
+    spec.channels = c.channels() ? c.channels() : 1;
+    for (const auto& fb : c.rtcp_feedback()) spec.feedback.push_back({fb.type(), fb.parameter()});
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+bool Receives(const v1::MediaStream& stream) {
+  return !stream.rejected() && (stream.direction() == v1::DIRECTION_SENDRECV ||
+                                stream.direction() == v1::DIRECTION_RECVONLY);
+}
+
+grpc::Status Invalid(const std::string& what) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, what};
+}
+
+}  // namespace
+
+grpc::Status Session::Create(Worker& worker, const NodeContext& node, std::string id,
+                             const v1::CreateSessionRequest& request, Listener& listener,
+                             std::unique_ptr<Session>* session,
+                             v1::CreateSessionResponse* response) {
+  auto relay = std::make_unique<RelaySession>(worker, node, std::move(id), listener);
+  grpc::Status status = relay->Init(request, response);
+  if (status.ok()) *session = std::move(relay);
+  return status;
+}
+
+RelaySession::RelaySession(Worker& worker, const NodeContext& node, std::string id,
+                           Session::Listener& listener)
+    : Session(std::move(id)), worker_(worker), node_(node), listener_(listener) {
+  stream_of_pt_.fill(-1);
+}
+
+RelaySession::~RelaySession() {
+  if (report_timer_) {
+    g_source_destroy(report_timer_);
+    g_source_unref(report_timer_);
+  }
+  PublishCounters();
+  // Legs close their sockets and agents; no callback reaches us after this.
+  webrtc_.reset();
+  legacy_.reset();
+}
+
+grpc::Status RelaySession::Init(const v1::CreateSessionRequest& request,
+                                v1::CreateSessionResponse* response) {
+  call_id_ = request.call_id();
+  const auto& w = request.webrtc_leg();
+  const auto& l = request.legacy_leg();
+  if (w.type() != v1::LEG_TYPE_WEBRTC) return Invalid("webrtc_leg.type must be LEG_TYPE_WEBRTC");
+  if (l.type() != v1::LEG_TYPE_LEGACY) return Invalid("legacy_leg.type must be LEG_TYPE_LEGACY");
+  const auto& w_streams = w.has_remote() ? w.remote().streams() : w.offer_streams();
+  const auto& l_streams = l.has_remote() ? l.remote().streams() : l.offer_streams();
+  if (w_streams.empty()) return Invalid("webrtc_leg: no media streams (remote.streams or offer_streams)");
+  if (w_streams.size() != l_streams.size()) {
+    return Invalid("webrtc_leg has " + std::to_string(w_streams.size()) +
+                   " streams but legacy_leg has " + std::to_string(l_streams.size()));
+  }
+  if (w.has_remote() && !w.remote().has_webrtc()) return Invalid("webrtc_leg.remote.webrtc is missing");
+  if (l.has_remote() && !l.remote().has_legacy()) return Invalid("legacy_leg.remote.legacy is missing");
+  for (int i = 0; i < w_streams.size(); ++i) {
+    StreamState st;
+    st.webrtc = w_streams[i];
+    st.legacy = l_streams[i];
+    // Until a peer says otherwise (offers the node makes), media flows both ways.
+    st.to_webrtc = !w.has_remote() || Receives(st.webrtc);
+    st.to_legacy = !l.has_remote() || Receives(st.legacy);
+    streams_.push_back(std::move(st));
+  }
+
+  std::string error;
+  webrtc_ = WebRtcLeg::Create(worker_.context(), node_, id(), *this, &error);
+  if (!webrtc_) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "webrtc leg: " + error};
+  legacy_ = LegacyLeg::Create(worker_.context(), node_, id(), streams_.size(), l.srtp_mode(), *this,
+                              &error);
+  if (!legacy_) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "legacy leg: " + error};
+  if (w.has_remote()) {
+    if (auto e = webrtc_->SetRemote(w.remote().webrtc())) return Invalid("webrtc_leg.remote." + *e);
+  }
+  if (l.has_remote()) {
+    if (auto e = legacy_->SetRemote(l.remote().legacy(), true)) return Invalid("legacy_leg.remote." + *e);
+  }
+  if (grpc::Status s = RebuildBridges(); !s.ok()) return s;
+
+  FillLocal(v1::LEG_SIDE_WEBRTC, response->mutable_webrtc_leg());
+  FillLocal(v1::LEG_SIDE_LEGACY, response->mutable_legacy_leg());
+
+  report_timer_ = g_timeout_source_new(kReportIntervalMs);
+  g_source_set_callback(report_timer_, &RelaySession::OnReportTimer, this, nullptr);
+  g_source_attach(report_timer_, worker_.context());
+  return grpc::Status::OK;
+}
+
+grpc::Status RelaySession::Update(const v1::UpdateLegRequest& request,
+                                  v1::UpdateLegResponse* response) {
+  const auto& remote = request.remote();
+  if (static_cast<size_t>(remote.streams_size()) != streams_.size()) {
+    return Invalid("remote.streams: " + std::to_string(remote.streams_size()) +
+                   " streams, the session has " + std::to_string(streams_.size()));
+  }
+  if (request.side() == v1::LEG_SIDE_WEBRTC) {
+    if (!remote.has_webrtc()) return Invalid("remote.webrtc is missing");
+    if (auto e = webrtc_->SetRemote(remote.webrtc())) return Invalid("remote." + *e);
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      streams_[i].webrtc = remote.streams(static_cast<int>(i));
+      streams_[i].to_webrtc = Receives(streams_[i].webrtc);
+    }
+  } else if (request.side() == v1::LEG_SIDE_LEGACY) {
+    if (!remote.has_legacy()) return Invalid("remote.legacy is missing");
+    if (auto e = legacy_->SetRemote(remote.legacy(), request.is_offer())) return Invalid("remote." + *e);
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      streams_[i].legacy = remote.streams(static_cast<int>(i));
+      streams_[i].to_legacy = Receives(streams_[i].legacy);
+    }
+  } else {
+    return Invalid("side must be LEG_SIDE_WEBRTC or LEG_SIDE_LEGACY");
+  }
+  if (grpc::Status s = RebuildBridges(); !s.ok()) return s;
+  FillLocal(request.side(), response->mutable_local());
+  return grpc::Status::OK;
+}
+
+grpc::Status RelaySession::RebuildBridges() {
+  stream_of_pt_.fill(-1);
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    StreamState& st = streams_[i];
+    for (const auto& c : st.webrtc.codecs()) {
+      auto& slot = stream_of_pt_[c.payload_type() & 0x7f];
+      if (slot < 0) slot = static_cast<int8_t>(i);
+    }
+    BridgeConfig config;
+    config.a.codecs = ToSpecs(st.webrtc);
+    config.b.codecs = ToSpecs(st.legacy);
+    config.a.rtcp_rsize = st.webrtc.rtcp_rsize();
+    config.cname = "webrtc2sip-" + id();
+    config.nack_tail_min = node_.media.avpf_tail_length().min();
+    config.nack_tail_max = node_.media.avpf_tail_length().max();
+    // Keep the SSRCs the peers already know: a re-INVITE is not a new source.
+    config.a.ssrc = st.bridge ? st.bridge->ssrc(Side::kA) : RandomSsrc();
+    config.b.ssrc = st.bridge ? st.bridge->ssrc(Side::kB) : RandomSsrc();
+    if (!st.webrtc.rejected() && !st.legacy.rejected()) {
+      bool shared = false;
+      PayloadTypeMap map(config.a.codecs, config.b.codecs);
+      for (const auto& c : config.a.codecs) shared |= map.Map(c.payload_type).has_value();
+      if (!shared) {
+        return {grpc::StatusCode::FAILED_PRECONDITION,
+                "stream " + std::to_string(i) + ": the two legs share no codec"};
+      }
+    }
+    st.bridge = std::make_unique<StreamBridge>(config);
+  }
+  return grpc::Status::OK;
+}
+
+void RelaySession::FillLocal(v1::LegSide side, v1::LocalDescription* local) const {
+  const bool webrtc = side == v1::LEG_SIDE_WEBRTC;
+  local->set_type(webrtc ? v1::LEG_TYPE_WEBRTC : v1::LEG_TYPE_LEGACY);
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    const StreamState& st = streams_[i];
+    const v1::MediaStream& mine = webrtc ? st.webrtc : st.legacy;
+    const v1::MediaStream& other = webrtc ? st.legacy : st.webrtc;
+    // This leg's codecs that the other leg can carry, with this leg's numbers.
+    v1::MediaStream* out = local->add_streams();
+    *out = mine;
+    out->clear_codecs();
+    out->clear_ssrcs();
+    PayloadTypeMap map(ToSpecs(mine), ToSpecs(other));
+    for (const auto& c : mine.codecs()) {
+      if (map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f))) *out->add_codecs() = c;
+    }
+    if (st.bridge) out->add_ssrcs(st.bridge->ssrc(webrtc ? Side::kA : Side::kB));
+  }
+  if (webrtc) {
+    webrtc_->FillLocal(local->mutable_webrtc());
+  } else {
+    legacy_->FillLocal(local->mutable_legacy());
+  }
+}
+
+size_t RelaySession::StreamOfWebRtcPacket(const uint8_t* data, size_t len) const {
+  if (streams_.size() == 1 || len < 2) return 0;
+  const int8_t s = stream_of_pt_[data[1] & 0x7f];
+  return s < 0 ? 0 : static_cast<size_t>(s);
+}
+
+void RelaySession::OnWebRtcRtp(uint8_t* data, size_t len, size_t capacity) {
+  const size_t i = StreamOfWebRtcPacket(data, len);
+  StreamState& st = streams_[i];
+  if (st.bridge->ForwardRtp(Side::kA, data, len, NtpMicrosNow()) != RtpResult::kForward) return;
+  if (st.to_legacy) legacy_->SendRtp(i, data, len, capacity);
+}
+
+void RelaySession::OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) {
+  StreamState& st = streams_[stream];
+  if (st.bridge->ForwardRtp(Side::kB, data, len, NtpMicrosNow()) != RtpResult::kForward) return;
+  if (st.to_webrtc) webrtc_->SendRtp(data, len, capacity);
+}
+
+void RelaySession::OnWebRtcRtcp(uint8_t* data, size_t len, size_t) {
+  // With BUNDLE one compound packet may concern any stream: each bridge takes
+  // what names its own sources.
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    current_stream_ = i;
+    streams_[i].bridge->OnRtcp(Side::kA, {data, len}, NtpMicrosNow(), *this);
+  }
+}
+
+void RelaySession::OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t) {
+  current_stream_ = stream;
+  streams_[stream].bridge->OnRtcp(Side::kB, {data, len}, NtpMicrosNow(), *this);
+}
+
+void RelaySession::SendRtp(Side to, std::span<const uint8_t> packet) {
+  if (packet.size() > send_buffer_.size()) return;
+  std::copy(packet.begin(), packet.end(), send_buffer_.begin());
+  if (to == Side::kA) {
+    webrtc_->SendRtp(send_buffer_.data(), packet.size(), send_buffer_.size());
+  } else {
+    legacy_->SendRtp(current_stream_, send_buffer_.data(), packet.size(), send_buffer_.size());
+  }
+}
+
+void RelaySession::SendRtcp(Side to, std::span<const uint8_t> packet) {
+  if (packet.size() > send_buffer_.size()) return;
+  std::copy(packet.begin(), packet.end(), send_buffer_.begin());
+  if (to == Side::kA) {
+    webrtc_->SendRtcp(send_buffer_.data(), packet.size(), send_buffer_.size());
+  } else {
+    legacy_->SendRtcp(current_stream_, send_buffer_.data(), packet.size(), send_buffer_.size());
+  }
+}
+
+void RelaySession::OnWebRtcConnected() {
+  if (connected_reported_) return;
+  connected_reported_ = true;
+  RelayMetrics::Get().media_events.WithLabels({"connected"}).Inc();
+  listener_.OnSessionEvent(id(), v1::SESSION_EVENT_MEDIA_CONNECTED, "dtls_connected");
+}
+
+void RelaySession::OnWebRtcFailed(const std::string& reason) {
+  RelayMetrics::Get().media_events.WithLabels({reason}).Inc();
+  listener_.OnSessionEvent(id(), v1::SESSION_EVENT_MEDIA_FAILED, reason);
+}
+
+gboolean RelaySession::OnReportTimer(gpointer self) {
+  auto* s = static_cast<RelaySession*>(self);
+  const int64_t now = NtpMicrosNow();
+  for (size_t i = 0; i < s->streams_.size(); ++i) {
+    s->current_stream_ = i;
+    StreamBridge& bridge = *s->streams_[i].bridge;
+    if (s->webrtc_->connected()) {
+      size_t n = bridge.BuildReport(Side::kA, now, s->send_buffer_);
+      if (n) s->webrtc_->SendRtcp(s->send_buffer_.data(), n, s->send_buffer_.size());
+    }
+    size_t n = bridge.BuildReport(Side::kB, now, s->send_buffer_);
+    if (n) s->legacy_->SendRtcp(i, s->send_buffer_.data(), n, s->send_buffer_.size());
+  }
+  s->PublishCounters();
+  return G_SOURCE_CONTINUE;
+}
+
+v1::SessionStats RelaySession::Stats() const {
+  v1::SessionStats stats;
+  for (const auto& st : streams_) {
+    const LegStats& a = st.bridge->stats(Side::kA);
+    const LegStats& b = st.bridge->stats(Side::kB);
+    stats.set_packets_from_webrtc(stats.packets_from_webrtc() + a.rtp_packets_received);
+    stats.set_packets_to_webrtc(stats.packets_to_webrtc() + a.rtp_packets_sent);
+    stats.set_packets_from_legacy(stats.packets_from_legacy() + b.rtp_packets_received);
+    stats.set_packets_to_legacy(stats.packets_to_legacy() + b.rtp_packets_sent);
+    stats.set_bytes_from_webrtc(stats.bytes_from_webrtc() + a.rtp_bytes_received);
+    stats.set_bytes_from_legacy(stats.bytes_from_legacy() + b.rtp_bytes_received);
+  }
+  return stats;
+}
+
+// Counters go to the registry every report interval, as deltas: the packet
+// path itself touches no shared state.
+void RelaySession::PublishCounters() {
+  if (streams_.empty() || !streams_[0].bridge) return;
+  auto& m = RelayMetrics::Get();
+  v1::SessionStats now = Stats();
+  auto add = [](metrics::Counter& c, uint64_t total, uint64_t published) {
+    if (total > published) c.Inc(static_cast<double>(total - published));
+  };
+  add(m.packets.WithLabels({"webrtc", "in"}), now.packets_from_webrtc(), published_.packets_from_webrtc());
+  add(m.packets.WithLabels({"webrtc", "out"}), now.packets_to_webrtc(), published_.packets_to_webrtc());
+  add(m.packets.WithLabels({"legacy", "in"}), now.packets_from_legacy(), published_.packets_from_legacy());
+  add(m.packets.WithLabels({"legacy", "out"}), now.packets_to_legacy(), published_.packets_to_legacy());
+  add(m.bytes.WithLabels({"webrtc", "in"}), now.bytes_from_webrtc(), published_.bytes_from_webrtc());
+  add(m.bytes.WithLabels({"legacy", "in"}), now.bytes_from_legacy(), published_.bytes_from_legacy());
+  published_ = now;
+
+  // Drops: the legs' and the bridges' own counters, as totals per session.
+  auto publish_drop = [&](const char* leg, const char* reason, uint64_t total, uint64_t& seen) {
+    if (total > seen) m.dropped.WithLabels({leg, reason}).Inc(static_cast<double>(total - seen));
+    seen = total;
+  };
+  const auto& wc = webrtc_->counters();
+  const auto& lc = legacy_->counters();
+  publish_drop("webrtc", "srtp_auth_failed", wc.srtp_auth_failed, seen_.webrtc_auth);
+  publish_drop("webrtc", "srtp_replay", wc.srtp_replayed, seen_.webrtc_replay);
+  publish_drop("webrtc", "before_dtls", wc.not_ready, seen_.webrtc_not_ready);
+  publish_drop("webrtc", "garbage", wc.garbage, seen_.webrtc_garbage);
+  publish_drop("legacy", "srtp_auth_failed", lc.srtp_auth_failed, seen_.legacy_auth);
+  publish_drop("legacy", "srtp_replay", lc.srtp_replayed, seen_.legacy_replay);
+  publish_drop("legacy", "unknown_source", lc.unknown_source, seen_.legacy_unknown);
+  publish_drop("legacy", "no_destination", lc.no_destination, seen_.legacy_no_dest);
+  publish_drop("legacy", "garbage", lc.garbage, seen_.legacy_garbage);
+  uint64_t unknown_pt = 0, served = 0, unrecoverable = 0;
+  for (const auto& st : streams_) {
+    for (Side side : {Side::kA, Side::kB}) {
+      unknown_pt += st.bridge->stats(side).rtp_dropped[static_cast<size_t>(RtpResult::kUnknownPayloadType)];
+    }
+    served += st.bridge->stats(Side::kA).retransmitted;
+    unrecoverable += st.bridge->stats(Side::kA).unrecoverable;
+  }
+  publish_drop("any", "unknown_payload_type", unknown_pt, seen_.unknown_pt);
+  if (served > seen_.nack_served) m.nacks.WithLabels({"served"}).Inc(static_cast<double>(served - seen_.nack_served));
+  if (unrecoverable > seen_.nack_lost) m.nacks.WithLabels({"unrecoverable"}).Inc(static_cast<double>(unrecoverable - seen_.nack_lost));
+  seen_.nack_served = served;
+  seen_.nack_lost = unrecoverable;
+}
+
+}  // namespace webrtc2sip::media

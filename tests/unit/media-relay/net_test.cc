@@ -1,0 +1,372 @@
+// Address helpers, PortAllocator and UdpSocket on 127.0.0.1 with real sockets, driven by one
+// GMainContext in the test.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "services/media-relay/net/port_allocator.h"
+#include "services/media-relay/net/socket_address.h"
+#include "services/media-relay/net/udp_socket.h"
+#include "tests/unit/media-relay/net_test_util.h"
+
+namespace webrtc2sip::media {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::BindLoopback;
+using testing::FindFreePorts;
+using testing::TestLoop;
+using Bytes = std::vector<uint8_t>;
+
+uint16_t BoundPortOf(int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+  return GetPort(local);
+}
+
+sockaddr_storage Loopback(uint16_t port) {
+  return *ParseSocketAddress("127.0.0.1", port);
+}
+
+// ---------------------------------------------------------------- addresses
+
+TEST(SocketAddressTest, ParsesAndFormatsIpv4AndIpv6) {
+  auto v4 = ParseSocketAddress("192.0.2.1:5004");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->ss_family, AF_INET);
+  EXPECT_EQ(GetPort(*v4), 5004);
+  EXPECT_EQ(FormatSocketAddress(*v4), "192.0.2.1:5004");
+  EXPECT_EQ(FormatIp(*v4), "192.0.2.1");
+
+  auto v6 = ParseSocketAddress("[2001:db8::1]:40000");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->ss_family, AF_INET6);
+  EXPECT_EQ(GetPort(*v6), 40000);
+  EXPECT_EQ(FormatSocketAddress(*v6), "[2001:db8::1]:40000");
+
+  auto with_port = ParseSocketAddress("2001:db8::2", 7);
+  ASSERT_TRUE(with_port);
+  EXPECT_EQ(FormatSocketAddress(*with_port), "[2001:db8::2]:7");
+  EXPECT_EQ(SocketAddressLength(*with_port), sizeof(sockaddr_in6));
+  EXPECT_EQ(SocketAddressLength(*v4), sizeof(sockaddr_in));
+}
+
+TEST(SocketAddressTest, RejectsWhatIsNotANumericAddress) {
+  EXPECT_FALSE(ParseSocketAddress("example.com:5060"));  // Never DNS.
+  EXPECT_FALSE(ParseSocketAddress("192.0.2.1"));         // No port.
+  EXPECT_FALSE(ParseSocketAddress("192.0.2.1:"));
+  EXPECT_FALSE(ParseSocketAddress("192.0.2.1:70000"));
+  EXPECT_FALSE(ParseSocketAddress("192.0.2.1:12x"));
+  EXPECT_FALSE(ParseSocketAddress("2001:db8::1:5004"));  // Ambiguous without brackets.
+  EXPECT_FALSE(ParseSocketAddress("[2001:db8::1]5004"));
+  EXPECT_FALSE(ParseSocketAddress("[2001:db8::1"));
+  EXPECT_FALSE(ParseSocketAddress(""));
+  EXPECT_FALSE(ParseSocketAddress("", 1));
+  EXPECT_FALSE(ParseSocketAddress("999.1.1.1", 1));
+}
+
+TEST(SocketAddressTest, ComparesMapsAndRecognizesWildcards) {
+  EXPECT_TRUE(SameSocketAddress(*ParseSocketAddress("127.0.0.1:1"), Loopback(1)));
+  EXPECT_FALSE(SameSocketAddress(Loopback(1), Loopback(2)));
+  EXPECT_FALSE(SameSocketAddress(Loopback(1), *ParseSocketAddress("127.0.0.2:1")));
+  EXPECT_TRUE(IsAnyAddress(*ParseSocketAddress("0.0.0.0", 0)));
+  EXPECT_TRUE(IsAnyAddress(*ParseSocketAddress("::", 0)));
+  EXPECT_FALSE(IsAnyAddress(Loopback(0)));
+
+  sockaddr_storage mapped = MapV4ToV6(*ParseSocketAddress("192.0.2.9:99"));
+  EXPECT_EQ(mapped.ss_family, AF_INET6);
+  EXPECT_EQ(FormatSocketAddress(mapped), "[::ffff:192.0.2.9]:99");
+  EXPECT_TRUE(UnmapV4(mapped));
+  EXPECT_EQ(FormatSocketAddress(mapped), "192.0.2.9:99");
+  EXPECT_FALSE(UnmapV4(mapped));
+  sockaddr_storage v6 = *ParseSocketAddress("[2001:db8::1]:1");
+  EXPECT_FALSE(UnmapV4(v6));
+}
+
+// ---------------------------------------------------------------- port allocator
+
+TEST(PortAllocatorTest, HandsOutBoundEvenOddPairsInTheRange) {
+  const uint16_t base = FindFreePorts(8);
+  ASSERT_NE(base, 0);
+  PortAllocator allocator("127.0.0.1", base, base + 7);
+  std::set<uint16_t> seen;
+  std::vector<PortPair> pairs;
+  for (int i = 0; i < 4; ++i) {
+    auto pair = allocator.AllocatePair();
+    ASSERT_TRUE(pair) << i;
+    EXPECT_EQ(pair->rtp.port % 2, 0);
+    EXPECT_EQ(pair->rtcp.port, pair->rtp.port + 1);
+    EXPECT_GE(pair->rtp.port, base);
+    EXPECT_LE(pair->rtcp.port, base + 7);
+    // The sockets are really bound where the allocator says.
+    EXPECT_EQ(BoundPortOf(pair->rtp.fd.get()), pair->rtp.port);
+    EXPECT_EQ(BoundPortOf(pair->rtcp.fd.get()), pair->rtcp.port);
+    EXPECT_TRUE(seen.insert(pair->rtp.port).second);
+    pairs.push_back(std::move(*pair));
+  }
+  EXPECT_EQ(allocator.InUse(), 8u);
+  EXPECT_FALSE(allocator.AllocatePair());  // Exhausted.
+  EXPECT_FALSE(allocator.AllocatePort());
+
+  // A released pair comes back (its sockets closed by the caller first).
+  const uint16_t released = pairs[1].rtp.port;
+  pairs[1] = PortPair{};
+  allocator.Release(PortPair{BoundPort{{}, released}, BoundPort{{}, uint16_t(released + 1)}});
+  EXPECT_EQ(allocator.InUse(), 6u);
+  auto again = allocator.AllocatePair();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->rtp.port, released);
+}
+
+TEST(PortAllocatorTest, SkipsPortsHeldByAnotherProgram) {
+  const uint16_t base = FindFreePorts(6);
+  ASSERT_NE(base, 0);
+  // Someone else holds the first pair's RTP port and the second pair's RTCP port.
+  const int foreign_rtp = BindLoopback(base);
+  const int foreign_rtcp = BindLoopback(base + 3);
+  ASSERT_GE(foreign_rtp, 0);
+  ASSERT_GE(foreign_rtcp, 0);
+
+  PortAllocator allocator("127.0.0.1", base, base + 5);
+  auto pair = allocator.AllocatePair();
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(pair->rtp.port, base + 4);
+  EXPECT_FALSE(allocator.AllocatePair());
+  // Skipped ports are not marked taken: once freed, they are handed out.
+  close(foreign_rtp);
+  close(foreign_rtcp);
+  auto freed = allocator.AllocatePair();
+  ASSERT_TRUE(freed);
+  EXPECT_TRUE(freed->rtp.port == base || freed->rtp.port == base + 2);
+}
+
+TEST(PortAllocatorTest, SinglePortsSkipHeldPortsToo) {
+  const uint16_t base = FindFreePorts(3);
+  ASSERT_NE(base, 0);
+  const int foreign = BindLoopback(base + 1);
+  ASSERT_GE(foreign, 0);
+  PortAllocator allocator("127.0.0.1", base, base + 2);
+  auto first = allocator.AllocatePort();
+  auto second = allocator.AllocatePort();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->port, base);
+  EXPECT_EQ(second->port, base + 2);
+  EXPECT_FALSE(allocator.AllocatePort());
+  close(foreign);
+}
+
+TEST(PortAllocatorTest, ConcurrentWorkersNeverGetTheSamePort) {
+  const uint16_t base = FindFreePorts(64);
+  ASSERT_NE(base, 0);
+  PortAllocator allocator("127.0.0.1", base, base + 63);
+  std::vector<std::vector<PortPair>> got(4);
+  std::vector<std::thread> threads;
+  for (auto& mine : got) {
+    threads.emplace_back([&allocator, &mine] {
+      for (int i = 0; i < 200; ++i) {
+        if (auto pair = allocator.AllocatePair()) {
+          mine.push_back(std::move(*pair));
+        }
+        if (mine.size() > 4) {  // Churn: give one back now and then.
+          const uint16_t port = mine.front().rtp.port;
+          mine.erase(mine.begin());
+          allocator.Release(port);
+          allocator.Release(static_cast<uint16_t>(port + 1));
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<uint16_t> ports;
+  size_t total = 0;
+  for (const auto& mine : got) {
+    for (const auto& pair : mine) {
+      EXPECT_TRUE(ports.insert(pair.rtp.port).second) << pair.rtp.port;
+      ++total;
+    }
+  }
+  EXPECT_EQ(allocator.InUse(), total * 2);
+}
+
+TEST(PortAllocatorTest, RejectsBadConfiguration) {
+  EXPECT_THROW(PortAllocator("localhost", 20000, 20010), std::invalid_argument);
+  EXPECT_THROW(PortAllocator("127.0.0.1", 20010, 20000), std::invalid_argument);
+  EXPECT_THROW(PortAllocator("127.0.0.1", 0, 10), std::invalid_argument);
+  // A single-port range has no pair, but is valid.
+  PortAllocator single("127.0.0.1", 30001, 30001);
+  EXPECT_FALSE(single.AllocatePair());
+  single.Release(12);  // Not ours: ignored.
+  EXPECT_EQ(single.InUse(), 0u);
+}
+
+// ---------------------------------------------------------------- UDP socket
+
+struct Receiver final : UdpSocket::Listener {
+  void OnUdpPacket(UdpSocket& socket, const uint8_t* data, size_t len,
+                   const sockaddr_storage& from) override {
+    packets.emplace_back(data, data + len);
+    senders.push_back(from);
+    if (echo) socket.SendTo(data, len, from);
+    if (on_packet) on_packet();
+  }
+  std::vector<Bytes> packets;
+  std::vector<sockaddr_storage> senders;
+  bool echo = false;
+  std::function<void()> on_packet;
+};
+
+Bytes Pattern(size_t size, uint8_t seed) {
+  Bytes bytes(size);
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<uint8_t>(seed + i * 7);
+  return bytes;
+}
+
+TEST(UdpSocketTest, RoundTripKeepsEveryByteAndTheSender) {
+  TestLoop loop;
+  Receiver a_events;
+  Receiver b_events;
+  b_events.echo = true;
+  auto a = UdpSocket::Bind(Loopback(0), loop.context(), a_events, {});
+  auto b = UdpSocket::Bind(Loopback(0), loop.context(), b_events, {});
+  ASSERT_TRUE(a && b);
+  ASSERT_NE(a->local_port(), 0);
+  EXPECT_EQ(FormatIp(a->local_address()), "127.0.0.1");
+
+  std::vector<Bytes> sent;
+  for (size_t size : {1u, 12u, 172u, 1200u, 1500u, 2048u}) {
+    sent.push_back(Pattern(size, static_cast<uint8_t>(size)));
+    ASSERT_TRUE(a->SendTo(sent.back().data(), sent.back().size(), b->local_address()));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return a_events.packets.size() == sent.size(); }, 2s));
+  EXPECT_EQ(b_events.packets, sent);
+  EXPECT_EQ(a_events.packets, sent);
+  for (const auto& from : b_events.senders) {
+    EXPECT_TRUE(SameSocketAddress(from, a->local_address())) << FormatSocketAddress(from);
+  }
+  EXPECT_EQ(a->stats().sent, sent.size());
+  EXPECT_EQ(b->stats().received, sent.size());
+  EXPECT_EQ(b->stats().sent, sent.size());
+}
+
+TEST(UdpSocketTest, BurstLargerThanOneBatchArrivesInOrder) {
+  TestLoop loop;
+  Receiver events;
+  UdpSocket::Options options;
+  options.batch = 4;
+  options.max_batches_per_turn = 2;
+  auto receiver = UdpSocket::Bind(Loopback(0), loop.context(), events, options);
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  ASSERT_TRUE(receiver && sender);
+  for (uint16_t i = 0; i < 100; ++i) {
+    const uint8_t bytes[2] = {static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    ASSERT_TRUE(sender->SendTo(bytes, sizeof(bytes), receiver->local_address()));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == 100; }, 2s));
+  for (uint16_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(events.packets[i], (Bytes{static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}));
+  }
+}
+
+TEST(UdpSocketTest, BufferSizesAreApplied) {
+  TestLoop loop;
+  Receiver events;
+  UdpSocket::Options small;
+  small.buffer_size = 8192;
+  auto socket = UdpSocket::Bind(Loopback(0), loop.context(), events, small);
+  ASSERT_TRUE(socket);
+  // Linux doubles the value for its bookkeeping.
+  EXPECT_EQ(socket->ReceiveBufferSize(), 2 * 8192);
+  EXPECT_EQ(socket->SendBufferSize(), 2 * 8192);
+
+  UdpSocket::Options config_default;  // media.rtp_buffsize's default, 65535.
+  auto other = UdpSocket::Bind(Loopback(0), loop.context(), events, config_default);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->ReceiveBufferSize(), 2 * 65535);
+
+  // A socket from the allocator gets the same treatment.
+  const uint16_t base = FindFreePorts(2);
+  PortAllocator allocator("127.0.0.1", base, base + 1);
+  auto pair = allocator.AllocatePair();
+  ASSERT_TRUE(pair);
+  auto rtp = UdpSocket::Create(std::move(pair->rtp.fd), loop.context(), events, small);
+  ASSERT_TRUE(rtp);
+  EXPECT_EQ(rtp->local_port(), base);
+  EXPECT_EQ(rtp->ReceiveBufferSize(), 2 * 8192);
+}
+
+TEST(UdpSocketTest, GarbageAndOversizedDatagramsAreHandled) {
+  TestLoop loop;
+  Receiver events;
+  UdpSocket::Options options;
+  options.max_datagram = 1500;
+  auto receiver = UdpSocket::Bind(Loopback(0), loop.context(), events, options);
+  ASSERT_TRUE(receiver);
+  const int raw = socket(AF_INET, SOCK_DGRAM, 0);
+  const sockaddr_storage to = receiver->local_address();
+  auto send_raw = [&](const Bytes& bytes) {
+    sendto(raw, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+           sizeof(sockaddr_in));
+  };
+  std::mt19937 random(7);
+  send_raw({});                 // Empty datagram.
+  send_raw(Bytes(3000, 0xff));  // Longer than max_datagram: dropped, counted.
+  for (int i = 0; i < 20; ++i) {
+    Bytes junk(random() % 1500);
+    for (auto& byte : junk) byte = static_cast<uint8_t>(random());
+    send_raw(junk);
+  }
+  send_raw({1, 2, 3});
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == 22; }, 2s));
+  EXPECT_TRUE(events.packets.front().empty());
+  EXPECT_EQ(events.packets.back(), (Bytes{1, 2, 3}));
+  EXPECT_EQ(receiver->stats().truncated, 1u);
+  EXPECT_EQ(receiver->stats().received, 22u);
+  close(raw);
+}
+
+TEST(UdpSocketTest, ListenerMayDestroyTheSocketFromItsCallback) {
+  TestLoop loop;
+  Receiver events;
+  std::unique_ptr<UdpSocket> receiver = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  ASSERT_TRUE(receiver && sender);
+  const sockaddr_storage to = receiver->local_address();
+  events.on_packet = [&] { receiver.reset(); };
+  // Several datagrams wait in one batch; the first one destroys the socket.
+  for (uint8_t i = 0; i < 10; ++i) ASSERT_TRUE(sender->SendTo(&i, 1, to));
+  ASSERT_TRUE(loop.RunUntil([&] { return receiver == nullptr; }, 2s));
+  loop.RunFor(100ms);
+  EXPECT_EQ(events.packets.size(), 1u);
+}
+
+TEST(UdpSocketTest, SendsToTheRightFamilyOrRefuses) {
+  TestLoop loop;
+  Receiver events;
+  auto socket = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  ASSERT_TRUE(socket);
+  const uint8_t byte = 1;
+  // An IPv6 destination on an IPv4 socket: only a v4-mapped one can be sent to.
+  EXPECT_FALSE(socket->SendTo(&byte, 1, *ParseSocketAddress("[2001:db8::1]:9")));
+  EXPECT_EQ(socket->stats().send_errors, 1u);
+  EXPECT_TRUE(socket->SendTo(&byte, 1, MapV4ToV6(socket->local_address())));
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == 1; }, 2s));
+}
+
+TEST(UdpSocketTest, CreateRefusesWhatIsNotABoundUdpSocket) {
+  TestLoop loop;
+  Receiver events;
+  EXPECT_FALSE(UdpSocket::Create(UniqueFd(), loop.context(), events, {}));
+  EXPECT_FALSE(
+      UdpSocket::Create(UniqueFd(socket(AF_INET, SOCK_STREAM, 0)), loop.context(), events, {}));
+  // Never bound: no port.
+  EXPECT_FALSE(
+      UdpSocket::Create(UniqueFd(socket(AF_INET, SOCK_DGRAM, 0)), loop.context(), events, {}));
+}
+
+}  // namespace
+}  // namespace webrtc2sip::media
