@@ -67,7 +67,26 @@ std::vector<std::pair<std::string, std::string>> RewriteContacts(SipMessage& msg
     std::string user = UserOf(m->m_url);
     std::string uri = "sip:";
     if (!user.empty()) uri += user + "@";
-    uri += HostPort(net) + ";transport=" + net.transport + ";" + kFlowParam + "=" + std::string(flow);
+    uri += HostPort(net) + ";transport=" + net.transport;
+    // URI parameters travel on (rtcweb-breaker=yes must come back in the
+    // Request-URI) except the browser's transport and its credentials: the
+    // HA1 token never leaves the gateway.
+    if (m->m_url->url_params) {
+      std::string params = m->m_url->url_params;
+      size_t start = 0;
+      while (start <= params.size()) {
+        size_t end = params.find(';', start);
+        if (end == std::string::npos) end = params.size();
+        const std::string p = params.substr(start, end - start);
+        const std::string name = p.substr(0, p.find('='));
+        if (!p.empty() && name != "transport" && name != "ha1" && name != "impi" &&
+            name != kFlowParam) {
+          uri += ";" + p;
+        }
+        start = end + 1;
+      }
+    }
+    uri += ";" + std::string(kFlowParam) + "=" + std::string(flow);
     url_t* url = url_make(home, uri.c_str());
     if (!url) continue;
     originals.emplace_back(user, original ? original : "");

@@ -100,6 +100,20 @@ TEST_P(CapturedTest, RegisterContactBecomesReachableAndComesBack) {
   EXPECT_THAT(back, HasSubstr("Contact: <sip:other@203.0.113.5>;expires=100"));  // not ours
 }
 
+TEST_P(CapturedTest, ContactKeepsTheBreakerFlagButNeverTheHa1) {
+  std::string text = Lib("02-REGISTER-initial-with-auth.sip");
+  text = std::regex_replace(text, std::regex(";transport=ws>"),
+                            ";transport=ws;rtcweb-breaker=yes;impi=alice;ha1=0123456789abcdef0123456789abcdef>");
+  SipMessage msg = Parsed(text);
+  RewriteContacts(msg, kNet, "tok");
+  const std::string sent = msg.ToString();
+  EXPECT_THAT(sent, HasSubstr(";rtcweb-breaker=yes"));
+  EXPECT_THAT(sent, Not(HasSubstr("ha1=")));
+  EXPECT_THAT(sent, Not(HasSubstr("0123456789abcdef")));
+  EXPECT_THAT(sent, Not(HasSubstr("impi=")));
+  EXPECT_THAT(sent, Not(HasSubstr("transport=ws")));
+}
+
 TEST_P(CapturedTest, InviteGetsTwoRecordRoutesFacingEachSide) {
   SipMessage msg = Parsed(Lib("05-INVITE-outgoing-call-with-auth.sip"));
   AddRecordRoutes(msg, GatewayUri(kWs, "tok"), GatewayUri(kNet, ""));
