@@ -173,8 +173,9 @@ bool IceTransport::Init(std::string* error) {
 
   auto link = std::make_unique<Link>(Link{this});
   link_ = link.get();
-  g_object_set_data_full(G_OBJECT(agent), "webrtc2sip-ice-link", link.release(),
-                         [](gpointer owned) { std::unique_ptr<Link>(static_cast<Link*>(owned)); });
+  g_object_set_data_full(
+      G_OBJECT(agent), "webrtc2sip-ice-link", link.release(),
+      [](gpointer owned) { std::unique_ptr<Link> adopted(static_cast<Link*>(owned)); });
   signal_handlers_.push_back(
       g_signal_connect(agent, "component-state-changed", G_CALLBACK(&OnNiceStateChanged), link_));
   signal_handlers_.push_back(

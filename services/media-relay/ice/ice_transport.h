@@ -30,9 +30,11 @@ namespace webrtc2sip::media {
 //
 // Consent (RFC 7675): the browser sends consent checks to us, but libnice answers them itself
 // and tells us nothing, so liveness here is "something came from the selected remote": any
-// non-STUN datagram (DTLS, SRTP, SRTCP; a browser in a call sends RTCP every few seconds even
-// when muted). After `consent_timeout` of silence the state becomes kDisconnected; a datagram
-// brings it back. The owner decides when to give up.
+// non-STUN datagram (DTLS, SRTP, SRTCP; a browser in a call normally sends RTCP every few
+// seconds, muted or not). After `consent_timeout` of silence the state becomes kDisconnected; a
+// datagram brings it back. The owner decides when to give up. (libnice 0.1.21's
+// CONSENT_FRESHNESS option does run in lite mode, but then the node sends checks of its own, with
+// a fixed timeout, and blocks sending for good on loss: not used.)
 class IceTransport {
  public:
   class Listener {
@@ -101,6 +103,7 @@ class IceTransport {
   // One datagram to the selected pair; never blocks. False (and counted) when dropped.
   bool Send(const uint8_t* data, size_t len);
 
+  // The latest state, which the listener may not have been told yet.
   IceState state() const { return state_; }
   const Stats& stats() const { return stats_; }
   // SO_RCVBUF the kernel applied to the agent's first socket (twice the request on Linux).
