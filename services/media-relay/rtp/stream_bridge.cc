@@ -79,8 +79,15 @@ std::string_view RtcpDropName(RtcpDrop drop) {
 }
 
 StreamBridge::StreamBridge(const BridgeConfig& config)
-    : legs_{Leg(config.a.ssrc), Leg(config.b.ssrc)}, cname_(config.cname) {
+    : legs_{Leg(config.a.ssrc), Leg(config.b.ssrc)},
+      nack_tail_min_(config.nack_tail_min),
+      nack_tail_max_(config.nack_tail_max) {
   RelayMetrics::Get();  // Registered here, off the packet path.
+  Reconfigure(config);
+}
+
+void StreamBridge::Reconfigure(const BridgeConfig& config) {
+  cname_ = config.cname;
   for (const Side side : {Side::kA, Side::kB}) {
     const LegConfig& own = side == Side::kA ? config.a : config.b;
     const LegConfig& other = side == Side::kA ? config.b : config.a;
@@ -88,8 +95,10 @@ StreamBridge::StreamBridge(const BridgeConfig& config)
     l.to_other = PayloadTypeMap(own.codecs, other.codecs);
     l.feedback = FeedbackSupport::Of(own.codecs);
     l.rtcp_rsize = own.rtcp_rsize;
-    if (l.feedback.nack) {
-      l.nack_cache = std::make_unique<NackCache>(config.nack_tail_min, config.nack_tail_max);
+    if (!l.feedback.nack) {
+      l.nack_cache.reset();
+    } else if (!l.nack_cache) {
+      l.nack_cache = std::make_unique<NackCache>(nack_tail_min_, nack_tail_max_);
     }
   }
 }

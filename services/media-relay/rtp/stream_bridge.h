@@ -96,6 +96,12 @@ class StreamBridge {
 
   explicit StreamBridge(const BridgeConfig& config);
 
+  // A new negotiation on either leg (re-INVITE, UpdateLeg): payload types, feedback and CNAME
+  // change, while the node's SSRCs (those of `config` are ignored), sequence number and
+  // timestamp continuity, statistics and retransmission caches carry on. Keep the bridge
+  // rather than making a new one, or the receiver sees the stream jump. Control plane only.
+  void Reconfigure(const BridgeConfig& config);
+
   // A plain (unprotected) RTP packet from leg `from`, rewritten in place for the other leg:
   // payload type, SSRC, sequence number and timestamp. Its length does not change.
   RtpResult ForwardRtp(Side from, uint8_t* packet, size_t len, int64_t now_us);
@@ -108,7 +114,7 @@ class StreamBridge {
 
   // The node's periodic report to leg `to` (every 1-5 s): SR if it ever sent media there, else
   // RR, with a report block on the leg's source, then SDES CNAME. Bytes written, 0 when `out`
-  // is too small (RFC 3550 packets fit in 100 + CNAME bytes).
+  // is too small (80 bytes and the CNAME always do).
   size_t BuildReport(Side to, int64_t now_us, std::span<uint8_t> out);
   // The last report and a BYE, when the stream ends.
   size_t BuildBye(Side to, int64_t now_us, std::span<uint8_t> out);
@@ -147,7 +153,9 @@ class StreamBridge {
   void RequestKeyframe(Side from, Side to, bool fir, int64_t now_us, Sink& sink);
 
   std::array<Leg, 2> legs_;
-  const std::string cname_;
+  std::string cname_;
+  size_t nack_tail_min_;
+  size_t nack_tail_max_;
 };
 
 }  // namespace webrtc2sip::media

@@ -202,7 +202,13 @@ grpc::Status RelaySession::RebuildBridges() {
                 "stream " + std::to_string(i) + ": the two legs share no codec"};
       }
     }
-    st.bridge = std::make_unique<StreamBridge>(config);
+    // Reconfiguring keeps sequence/timestamp continuity, statistics and the
+    // NACK cache across a re-INVITE; a new stream gets a new bridge.
+    if (st.bridge) {
+      st.bridge->Reconfigure(config);
+    } else {
+      st.bridge = std::make_unique<StreamBridge>(config);
+    }
   }
   return grpc::Status::OK;
 }

@@ -52,8 +52,8 @@ class RelaySession final : public Session,
     bool to_legacy = true;
   };
 
-  // Bridges from the current streams of both legs; keeps a stream's bridge
-  // when its codecs did not change (SSRC and sequence continuity).
+  // Configures each stream's bridge from the current streams of both legs;
+  // an existing bridge is reconfigured (continuity across re-INVITEs).
   grpc::Status RebuildBridges();
   size_t StreamOfWebRtcPacket(const uint8_t* data, size_t len) const;
   void FillLocal(v1::LegSide side, v1::LocalDescription* local) const;

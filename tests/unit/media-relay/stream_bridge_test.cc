@@ -117,6 +117,33 @@ TEST(StreamBridgeTest, ContinuityAcrossASourceSsrcChange) {
   EXPECT_EQ(View(back).timestamp(), 1000u + 160u * 9 + 1600u + 160u + 2000u * 8);
 }
 
+TEST(StreamBridgeTest, ReconfigureKeepsSsrcsAndContinuity) {
+  StreamBridge bridge(AudioConfig());
+  int64_t now = kT0;
+  for (uint16_t i = 0; i < 5; ++i, now += 20 * kMs) {
+    Packet p = Rtp(kPhone, static_cast<uint16_t>(100 + i), 160u * i, 0);
+    ASSERT_EQ(bridge.ForwardRtp(Side::kB, p.buf(), p.len, now), RtpResult::kForward);
+  }
+  // re-INVITE: the phone now numbers telephone-event/8000 98, and drops opus.
+  BridgeConfig config = AudioConfig();
+  config.a.ssrc = 1;  // Ignored: the browser keeps seeing the same source.
+  config.b.ssrc = 2;
+  config.b.codecs = {Codec(0, "PCMU", 8000), Codec(98, "telephone-event", 8000)};
+  bridge.Reconfigure(config);
+  EXPECT_EQ(bridge.ssrc(Side::kA), kNodeA);
+  EXPECT_EQ(bridge.ssrc(Side::kB), kNodeB);
+
+  Packet dtmf = Rtp(0x44444444, 9000, 77777, 98);  // And a new SSRC with it.
+  ASSERT_EQ(bridge.ForwardRtp(Side::kB, dtmf.buf(), dtmf.len, now), RtpResult::kForward);
+  EXPECT_EQ(View(dtmf).payload_type(), 126);
+  EXPECT_EQ(View(dtmf).ssrc(), kNodeA);
+  EXPECT_EQ(View(dtmf).sequence_number(), 105);
+  EXPECT_EQ(View(dtmf).timestamp(), 160u * 4 + 160u);
+  Packet opus = Rtp(kBrowser, 1, 0, 111);
+  EXPECT_EQ(bridge.ForwardRtp(Side::kA, opus.buf(), opus.len, now), RtpResult::kUnknownPayloadType);
+  EXPECT_EQ(bridge.stats(Side::kA).rtp_packets_sent, 6u);
+}
+
 TEST(StreamBridgeTest, NackAnsweredFromTheCacheOfWhatWasSent) {
   StreamBridge bridge(VideoConfig({}));
   ASSERT_NE(bridge.nack_cache(Side::kA), nullptr);
