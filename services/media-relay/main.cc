@@ -66,14 +66,20 @@ int RunMediaRelay(const config::Config& config) {
   struct Timers {
     media::MediaNode* node;
     service::ServiceRuntime* runtime;
+    grpc::Server* server;
     std::chrono::steady_clock::time_point drain_deadline{};
     bool draining = false;
-  } timers{&node, &runtime};
+  } timers{&node, &runtime, server.get()};
   guint lease_timer = g_timeout_add_seconds(
       1,
       [](gpointer data) -> gboolean {
         auto* t = static_cast<Timers*>(data);
         t->node->ExpireLeases();
+        // A draining node (Drain RPC or SIGTERM) takes no new sessions: not ready.
+        if (t->node->draining() && t->runtime->ready()) {
+          t->runtime->SetReady(false);
+          t->server->GetHealthCheckService()->SetServingStatus(false);
+        }
         if (t->draining && (t->node->session_count() == 0 ||
                             std::chrono::steady_clock::now() >= t->drain_deadline)) {
           log::Info("drained", {{"sessions", std::to_string(t->node->session_count())}});

@@ -9,7 +9,7 @@ namespace {
 
 int RunSignaling(const webrtc2sip::config::Config& config) {
   webrtc2sip::service::ServiceRuntime runtime("signaling", config.signaling().http_listen());
-  webrtc2sip::signaling::SipProxy proxy(runtime.loop(), config.signaling());
+  webrtc2sip::signaling::SipProxy proxy(runtime.loop(), config.signaling(), config.media());
   runtime.SetReady(true);
   runtime.Run();
   return webrtc2sip::service::kExitOk;

@@ -220,19 +220,17 @@ void LegacyLeg::OnUdpPacket(UdpSocket& socket, const uint8_t* data, size_t len,
         return;
       }
     }
-    // Symmetric RTP: send to where the peer's media really comes from.
-    if (node_.media.enable_rtp_symetric()) {
+    const bool good = rtcp ? owner_.OnLegacyRtcp(i, scratch_.data(), n, scratch_.size())
+                           : owner_.OnLegacyRtp(i, scratch_.data(), n, scratch_.size());
+    // Symmetric RTP: send to where the peer's media really comes from, once a
+    // packet from there proved to be the peer's media (not any datagram).
+    if (good && node_.media.enable_rtp_symetric()) {
       auto& to = rtcp ? s.rtcp_to : s.rtp_to;
       bool& latched = rtcp ? s.latched_rtcp : s.latched_rtp;
       if (!to || !SameAddress(*to, from)) {
         to = from;
         latched = true;
       }
-    }
-    if (rtcp) {
-      owner_.OnLegacyRtcp(i, scratch_.data(), n, scratch_.size());
-    } else {
-      owner_.OnLegacyRtp(i, scratch_.data(), n, scratch_.size());
     }
     return;
   }

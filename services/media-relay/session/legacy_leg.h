@@ -28,8 +28,9 @@ class LegacyLeg final : public UdpSocket::Listener {
    public:
     virtual ~Owner() = default;
     // As WebRtcLeg::Owner: a buffer of `capacity` bytes, valid during the call.
-    virtual void OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) = 0;
-    virtual void OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t capacity) = 0;
+    // True when the packet was good media (symmetric RTP latches on it only).
+    virtual bool OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) = 0;
+    virtual bool OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t capacity) = 0;
   };
 
   struct Counters {

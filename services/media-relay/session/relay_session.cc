@@ -251,10 +251,11 @@ void RelaySession::OnWebRtcRtp(uint8_t* data, size_t len, size_t capacity) {
   if (st.to_legacy) legacy_->SendRtp(i, data, len, capacity);
 }
 
-void RelaySession::OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) {
+bool RelaySession::OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) {
   StreamState& st = streams_[stream];
-  if (st.bridge->ForwardRtp(Side::kB, data, len, NtpMicrosNow()) != RtpResult::kForward) return;
+  if (st.bridge->ForwardRtp(Side::kB, data, len, NtpMicrosNow()) != RtpResult::kForward) return false;
   if (st.to_webrtc) webrtc_->SendRtp(data, len, capacity);
+  return true;
 }
 
 void RelaySession::OnWebRtcRtcp(uint8_t* data, size_t len, size_t) {
@@ -266,9 +267,9 @@ void RelaySession::OnWebRtcRtcp(uint8_t* data, size_t len, size_t) {
   }
 }
 
-void RelaySession::OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t) {
+bool RelaySession::OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t) {
   current_stream_ = stream;
-  streams_[stream].bridge->OnRtcp(Side::kB, {data, len}, NtpMicrosNow(), *this);
+  return streams_[stream].bridge->OnRtcp(Side::kB, {data, len}, NtpMicrosNow(), *this);
 }
 
 void RelaySession::SendRtp(Side to, std::span<const uint8_t> packet) {
@@ -368,6 +369,8 @@ void RelaySession::PublishCounters() {
   publish_drop("legacy", "unknown_source", lc.unknown_source, seen_.legacy_unknown);
   publish_drop("legacy", "no_destination", lc.no_destination, seen_.legacy_no_dest);
   publish_drop("legacy", "garbage", lc.garbage, seen_.legacy_garbage);
+  publish_drop("webrtc", "srtp_bad_packet", wc.srtp_other, seen_.webrtc_srtp_other);
+  publish_drop("legacy", "srtp_bad_packet", lc.srtp_other, seen_.legacy_srtp_other);
   uint64_t unknown_pt = 0, served = 0, unrecoverable = 0;
   for (const auto& st : streams_) {
     for (Side side : {Side::kA, Side::kB}) {

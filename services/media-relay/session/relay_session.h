@@ -37,8 +37,8 @@ class RelaySession final : public Session,
   void OnWebRtcConnected() override;
   void OnWebRtcFailed(const std::string& reason) override;
   // LegacyLeg::Owner
-  void OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) override;
-  void OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t capacity) override;
+  bool OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) override;
+  bool OnLegacyRtcp(size_t stream, uint8_t* data, size_t len, size_t capacity) override;
   // StreamBridge::Sink (retransmissions, keyframe requests, reports)
   void SendRtp(Side to, std::span<const uint8_t> packet) override;
   void SendRtcp(Side to, std::span<const uint8_t> packet) override;
@@ -77,6 +77,7 @@ class RelaySession final : public Session,
     uint64_t webrtc_auth = 0, webrtc_replay = 0, webrtc_not_ready = 0, webrtc_garbage = 0;
     uint64_t legacy_auth = 0, legacy_replay = 0, legacy_unknown = 0, legacy_no_dest = 0;
     uint64_t legacy_garbage = 0, unknown_pt = 0, nack_served = 0, nack_lost = 0;
+    uint64_t webrtc_srtp_other = 0, legacy_srtp_other = 0;
   } seen_;
 };
 

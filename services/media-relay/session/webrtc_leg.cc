@@ -68,6 +68,10 @@ std::optional<std::string> WebRtcLeg::SetRemote(const v1::WebRtcTransport& remot
     ic.related_port = static_cast<uint16_t>(c.related_port());
     candidates.push_back(std::move(ic));
   }
+  // An ICE-lite node only answers checks: libnice 0.1.21 in lite mode still
+  // sends checks to candidates it is given, which confuses full-ICE peers
+  // (aioice fails the pair). The browser is learned as peer-reflexive.
+  if (node_.relay.ice_mode() != config::v1::ICE_MODE_FULL) candidates.clear();
   const bool restart = !remote_ufrag_.empty() && remote_ufrag_ != remote.ice_ufrag();
   if (restart && !ice_->Restart()) return "webrtc transport: ICE restart failed";
   if (!ice_->SetRemote(remote.ice_ufrag(), remote.ice_pwd(), candidates)) {

@@ -88,7 +88,9 @@ struct SipProxy::Incoming {
   bool finishing = false;
 };
 
-SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : config_(config) {
+SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config,
+                   const config::v1::Media& media)
+    : config_(config) {
   unsigned char salt[6];
   RAND_bytes(salt, sizeof salt);
   for (unsigned char b : salt) branch_salt_ += "0123456789abcdef"[b & 15];
@@ -107,6 +109,10 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : confi
                                  reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
                                  TAG_END());
   if (!default_leg_) throw std::runtime_error("cannot create the SIP default leg");
+
+  media_pool_ = MediaNodePool::Create(g_main_loop_get_context(loop),
+                                      MediaNodePool::Options::FromConfig(config_), this);
+  b2bua_ = std::make_unique<B2bua>(*this, *stack_, config_, media, media_pool_);
 
   WsServer::Options options;
   options.max_message_size = config_.limits().max_sip_message_size();
@@ -134,8 +140,11 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config) : confi
 
 SipProxy::~SipProxy() {
   if (reap_source_) g_source_remove(reap_source_);
-  // WebSocket connections close first (their callbacks reach us), then nta.
+  // WebSocket connections close first (their callbacks reach us), then the
+  // B2BUA's calls and the media pool, then nta.
   ws_.reset();
+  b2bua_.reset();
+  media_pool_.reset();
   for (auto& [id, in] : incoming_) {
     if (in->timer) g_source_remove(in->timer);
     if (in->irq) nta_incoming_destroy(in->irq);
@@ -162,7 +171,23 @@ void SipProxy::OnWsOpen(const WsPeer& peer) {
   log::Debug("flow opened", {{"conn", std::to_string(peer.id)}, {"peer", peer.ip}});
 }
 
+void SipProxy::SendToBrowser(ConnectionId conn, std::string text) {
+  ws_->Send(conn, std::move(text));
+}
+
+std::optional<WsPeer> SipProxy::Peer(ConnectionId conn) const {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return std::nullopt;
+  return it->second->peer;
+}
+
+void SipProxy::OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
+                                  const std::string& detail) {
+  if (b2bua_) b2bua_->OnMediaSessionLost(session_id, reason, detail);
+}
+
 void SipProxy::OnWsClose(ConnectionId id, WsCloseReason) {
+  if (b2bua_) b2bua_->OnBrowserGone(id);
   flows_.Close(id);
   connections_.erase(id);
   ProxyMetrics::Get().flows.WithLabels({}).Set(static_cast<double>(flows_.size()));
@@ -239,6 +264,8 @@ SideAddress SipProxy::WsSide(const Connection& conn) const {
 }
 
 void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_point start) {
+  // Calls of RTCWeb Breaker clients are the B2BUA's, not the proxy's.
+  if (b2bua_->OnBrowserRequest(conn.peer.id, msg)) return;
   const sip_method_t method = msg.method();
   if (method == sip_method_cancel) return HandleWsCancel(conn, std::move(msg));
   if (method == sip_method_ack) return HandleWsAck(conn, std::move(msg), start);
@@ -382,6 +409,7 @@ void SipProxy::HandleWsCancel(Connection& conn, SipMessage msg) {
 }
 
 void SipProxy::HandleWsResponse(Connection& conn, SipMessage msg) {
+  if (b2bua_->OnBrowserResponse(conn.peer.id, msg)) return;
   sip_t* sip = msg.sip();
   if (!IsOwnVia(sip->sip_via)) return ProxyMetrics::Get().Drop("response_not_ours");
   auto known = incoming_by_branch_.find(sip->sip_via->v_branch);
@@ -659,7 +687,8 @@ std::string SipProxy::NewBranch() {
 
 void SipProxy::FinishOutgoing(uint64_t id, guint linger_ms) {
   auto it = outgoing_.find(id);
-  if (it == outgoing_.end() || it->second->finishing) return;
+  // Once only: a retransmitted 2xx must not arm a second timer.
+  if (it == outgoing_.end() || it->second->finishing || it->second->linger_timer) return;
   it->second->finishing = linger_ms == 0;
   if (linger_ms == 0) {
     reap_outgoing_.push_back(id);

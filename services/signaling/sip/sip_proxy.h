@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "services/signaling/b2bua/b2bua.h"
+#include "services/signaling/media/media_node_pool.h"
 #include "services/signaling/sip/flow_table.h"
 #include "services/signaling/sip/message_rewriter.h"
 #include "services/signaling/sip/sip_message.h"
@@ -25,9 +27,11 @@
 
 namespace webrtc2sip::signaling {
 
-class SipProxy final : public WsServer::Listener {
+class SipProxy final : public WsServer::Listener,
+                       public B2bua::Host,
+                       public MediaNodePool::Listener {
  public:
-  SipProxy(GMainLoop* loop, const config::v1::Signaling& config);
+  SipProxy(GMainLoop* loop, const config::v1::Signaling& config, const config::v1::Media& media);
   ~SipProxy() override;
   SipProxy(const SipProxy&) = delete;
   SipProxy& operator=(const SipProxy&) = delete;
@@ -39,6 +43,13 @@ class SipProxy final : public WsServer::Listener {
   void OnWsOpen(const WsPeer& peer) override;
   void OnWsMessage(ConnectionId id, std::string_view message, bool binary) override;
   void OnWsClose(ConnectionId id, WsCloseReason reason) override;
+
+  // B2bua::Host
+  void SendToBrowser(ConnectionId conn, std::string text) override;
+  std::optional<WsPeer> Peer(ConnectionId conn) const override;
+  // MediaNodePool::Listener: media sessions belong to B2BUA calls.
+  void OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
+                          const std::string& detail) override;
 
  private:
   struct Connection;
@@ -89,6 +100,8 @@ class SipProxy final : public WsServer::Listener {
   std::unique_ptr<SipStack> stack_;
   std::unique_ptr<SipResolver> resolver_;  // destroyed before stack_
   std::unique_ptr<WsServer> ws_;
+  std::shared_ptr<MediaNodePool> media_pool_;
+  std::unique_ptr<B2bua> b2bua_;  // destroyed before the pool and the stack
   nta_leg_t* default_leg_ = nullptr;
   FlowTable flows_;
   std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;

@@ -91,6 +91,8 @@ SipStack::SipStack(GMainContext* context, const v1::Signaling& config, nta_messa
                             NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
                             NTATAG_CANCEL_487(0), NTATAG_PASS_100(0),
                             NTATAG_MAXSIZE(config.limits().max_sip_message_size()),
+                            // Bursts of UDP must not overflow the default socket buffer.
+                            TPTAG_UDP_RMEM(4 * 1024 * 1024), TPTAG_UDP_WMEM(1024 * 1024),
                             TAG_IF(!tls_dir_.empty(), TPTAG_CERTIFICATE(tls_dir_.c_str())),
                             TAG_END());
   if (!agent_) throw std::runtime_error("cannot listen on SIP transport " + first);

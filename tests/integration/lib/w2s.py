@@ -197,7 +197,9 @@ def signaling_config(kamailio_port=None, outbound_proxy=None, **signaling):
 
 def start_signaling(cfg):
     path = write_config(cfg)
-    proc = Process([binary("webrtc2sip-signaling"), "--config", path], "signaling")
+    # W2S_WRAP="gdb -batch -ex run -ex bt --args" (or valgrind) wraps the service for debugging.
+    wrap = os.environ.get("W2S_WRAP", "").split()
+    proc = Process(wrap + [binary("webrtc2sip-signaling"), "--config", path], "signaling")
     proc.config_path = path
     proc.http_port = port_of(cfg["signaling"]["http_listen"])
     proc.wait_http(proc.http_port, "/readyz")

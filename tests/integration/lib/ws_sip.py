@@ -72,10 +72,11 @@ class WsSipClient:
         self.received = []            # every message, for assertions
         self.cseq = random.randint(1, 1000)
         self.reader = None
+        self.contact_params = ""  # e.g. ";rtcweb-breaker=yes;impi=alice;ha1=..."
 
     @property
     def contact(self):
-        return f"<sip:{self.contact_user}@{self.host};transport=ws>"
+        return f"<sip:{self.contact_user}@{self.host};transport=ws{self.contact_params}>"
 
     async def connect(self):
         self.ws = await websockets.connect(self.url, subprotocols=["sip"], max_size=None)
