@@ -139,7 +139,8 @@ bool B2bua::OnBrowserRequest(ConnectionId conn, SipMessage& msg) {
       return true;
     }
   }
-  if (msg.method() != sip_method_invite || sip->sip_to->a_tag || !WantsBreaker(sip)) return false;
+  if (msg.method() != sip_method_invite || sip->sip_to->a_tag) return false;
+  if (!WantsBreaker(sip) && !host_.RegisteredForBreaker(conn)) return false;
   StartOutgoing(conn, std::move(msg));
   return true;
 }

@@ -33,6 +33,9 @@ class B2bua final : public MediaNodePool::Listener {
     virtual void SendToBrowser(ConnectionId conn, std::string text) = 0;
     // The connection's peer and where it reached the gateway; nullopt once gone.
     virtual std::optional<WsPeer> Peer(ConnectionId conn) const = 0;
+    // True when the connection registered a Contact with rtcweb-breaker=yes: its
+    // INVITEs may carry another Contact (a GRUU the registrar gave it).
+    virtual bool RegisteredForBreaker(ConnectionId conn) const = 0;
 
    protected:
     ~Host() = default;

@@ -48,6 +48,7 @@ bool IsOwnVia(const sip_via_t* via) {
 struct SipProxy::Connection {
   WsPeer peer;
   std::string flow;
+  bool breaker = false;  // registered with rtcweb-breaker=yes
   double tokens = 0;  // rate limit bucket
   Clock::time_point refilled = Clock::now();
 };
@@ -175,6 +176,11 @@ void SipProxy::SendToBrowser(ConnectionId conn, std::string text) {
   ws_->Send(conn, std::move(text));
 }
 
+bool SipProxy::RegisteredForBreaker(ConnectionId conn) const {
+  auto it = connections_.find(conn);
+  return it != connections_.end() && it->second->breaker;
+}
+
 std::optional<WsPeer> SipProxy::Peer(ConnectionId conn) const {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return std::nullopt;
@@ -265,6 +271,7 @@ SideAddress SipProxy::WsSide(const Connection& conn) const {
 
 void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_point start) {
   // Calls of RTCWeb Breaker clients are the B2BUA's, not the proxy's.
+  if (msg.method() == sip_method_register && B2bua::WantsBreaker(msg.sip())) conn.breaker = true;
   if (b2bua_->OnBrowserRequest(conn.peer.id, msg)) return;
   const sip_method_t method = msg.method();
   if (method == sip_method_cancel) return HandleWsCancel(conn, std::move(msg));

@@ -47,6 +47,7 @@ class SipProxy final : public WsServer::Listener,
   // B2bua::Host
   void SendToBrowser(ConnectionId conn, std::string text) override;
   std::optional<WsPeer> Peer(ConnectionId conn) const override;
+  bool RegisteredForBreaker(ConnectionId conn) const override;
   // MediaNodePool::Listener: media sessions belong to B2BUA calls.
   void OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
                           const std::string& detail) override;

@@ -90,12 +90,31 @@ function makeCertificate(dir) {
  * Starts Kamailio and the signaling service. Returns { domain, wsUri, wssUri,
  * httpPort, metrics(), stop() }.
  */
-export async function startGateway({ logLevel = 'info' } = {}) {
+export async function startGateway({ logLevel = 'info', mediaRelay = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'w2s-e2e-gw-'));
   const kamPort = await freePort();
   const kamailio = startProcess(['kamailio', '-f', path.join(SOURCE_DIR, 'tests/integration/kamailio/registrar.cfg'),
     '-l', `udp:${LOOPBACK}:${kamPort}`, '-D', '-E', '-w', dir, '-m', '32', '-M', '8', '-n', '2'], 'kamailio', dir);
   await waitFor(() => sipAnswers(kamPort), 'kamailio');
+
+  let relay = null;
+  let relayHttp = 0;
+  let grpcPort = await freePort();
+  if (mediaRelay) {
+    relayHttp = await freePort();
+    const relayConfig = {
+      log: { level: logLevel, format: 'kv' },
+      media_relay: {
+        grpc_listen: `${LOOPBACK}:${grpcPort}`, http_listen: `${LOOPBACK}:${relayHttp}`,
+        bind_address: LOOPBACK, port_range: { min: 40000, max: 44999 }, workers: 1,
+      },
+    };
+    const relayPath = path.join(dir, 'media-relay.yaml');
+    fs.writeFileSync(relayPath, JSON.stringify(relayConfig, null, 2));
+    relay = startProcess([path.join(BUILD_DIR, 'services/media-relay/webrtc2sip-media-relay'), '--config', relayPath],
+      'media-relay', dir);
+    await waitFor(() => httpOk(relayHttp, '/readyz'), 'media-relay /readyz');
+  }
 
   const { key, cert } = makeCertificate(dir);
   const [sipPort, wsPort, wssPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -110,6 +129,8 @@ export async function startGateway({ logLevel = 'info' } = {}) {
       ssl_certificates: { private_key: key, certificate: cert },
       http_listen: `${LOOPBACK}:${httpPort}`,
       outbound_proxy: `sip:${LOOPBACK}:${kamPort};transport=udp`,
+      media_nodes: { addresses: [`${LOOPBACK}:${grpcPort}`] },
+      allow_ha1_over_ws: true,
     },
   };
   // YAML is a superset of JSON.
@@ -135,11 +156,16 @@ export async function startGateway({ logLevel = 'info' } = {}) {
     wssUri: `wss://${LOOPBACK}:${wssPort}`,
     httpPort,
     signalingLog: signaling.logPath,
+    kamPort,
     async metrics() {
       return (await fetch(`http://${LOOPBACK}:${httpPort}/metrics`)).text();
     },
+    async relayMetrics() {
+      return (await fetch(`http://${LOOPBACK}:${relayHttp}/metrics`)).text();
+    },
     async stop() {
       const code = await stopChild(signaling);
+      if (relay) await stopChild(relay);
       await stopChild(kamailio);
       return code;
     },
