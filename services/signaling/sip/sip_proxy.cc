@@ -7,7 +7,10 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/url.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cctype>
 
 #include "common/config/config_loader.h"
 #include "common/log/logger.h"
@@ -37,6 +40,30 @@ std::string BranchOf(const sip_t* sip) {
 
 bool CreatesDialog(sip_method_t m) {
   return m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer;
+}
+
+// RFC 3263 4.1/4.2 for a next hop whose host is an IP address: no DNS.
+std::optional<SipTarget> NumericTarget(const url_t* url) {
+  if (!url || !url->url_host) return std::nullopt;
+  std::string host = url->url_host;
+  if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1) {
+    return std::nullopt;
+  }
+  if (url_has_param(url, "maddr")) return std::nullopt;  // the resolver knows maddr
+  const bool sips = url->url_type == url_sips;
+  char transport[16] = {0};
+  std::string t = sips ? "tls" : "udp";
+  if (url->url_params && url_param(url->url_params, "transport", transport, sizeof transport) > 0) {
+    t = transport;
+    for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (sips && t == "tcp") t = "tls";
+  }
+  if (t != "udp" && t != "tcp" && t != "tls") return std::nullopt;
+  const uint16_t port = url->url_port ? static_cast<uint16_t>(std::atoi(url->url_port))
+                                      : static_cast<uint16_t>(t == "tls" ? 5061 : 5060);
+  return SipTarget{t, host, port};
 }
 
 bool IsOwnVia(const sip_via_t* via) {
@@ -321,13 +348,21 @@ void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_poi
   } else {
     hop = fwd->sip_request->rq_url;
   }
+  std::optional<SipTarget> numeric = NumericTarget(hop);
   out->request = std::move(msg);
   const uint64_t id = out->id;
-  out->resolving = resolver_->Resolve(hop, [this, id](std::vector<SipTarget> targets) {
-    OnTargetsResolved(id, std::move(targets));
-  });
+  Outgoing& placed = *out;
   outgoing_by_branch_[browser_branch] = out->id;
   outgoing_.emplace(out->id, std::move(out));
+  if (numeric) {
+    // An IP address needs no DNS (RFC 3263 4.1): sent now, nothing to fail over to.
+    placed.targets.push_back(std::move(*numeric));
+    if (!SendToNextTarget(placed)) FailOutgoing(placed, 503, "Service Unavailable");
+    return;
+  }
+  placed.resolving = resolver_->Resolve(hop, [this, id](std::vector<SipTarget> targets) {
+    OnTargetsResolved(id, std::move(targets));
+  });
 }
 
 void SipProxy::OnTargetsResolved(uint64_t id, std::vector<SipTarget> targets) {
@@ -348,7 +383,11 @@ bool SipProxy::SendToNextTarget(Outgoing& out) {
   while (out.next_target < out.targets.size()) {
     const std::string route = SipResolver::ToRouteUri(out.targets[out.next_target++]);
     // Each attempt is a new client transaction on a copy: nta adds its Via.
-    SipMessage attempt = out.request.Clone();
+    // The last target takes the request itself; earlier ones a copy, kept
+    // for the next attempt.
+    const bool last = out.next_target == out.targets.size();
+    SipMessage attempt = last ? std::move(out.request) : out.request.Clone();
+    SipMessage keep = last ? SipMessage::Ref(attempt.get()) : SipMessage();
     msg_t* raw = attempt.release();
     if (out.orq) nta_outgoing_destroy(out.orq);
     out.orq = nta_outgoing_mcreate(stack_->agent(), &SipProxy::OnNetResponse,
@@ -361,6 +400,7 @@ bool SipProxy::SendToNextTarget(Outgoing& out) {
       return true;
     }
     msg_destroy(raw);
+    if (last) out.request = std::move(keep);  // to answer the browser with
   }
   return false;
 }
