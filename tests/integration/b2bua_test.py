@@ -20,9 +20,15 @@ from ws_sip import WsSipClient  # noqa: E402
 
 
 def chromium_offer():
-    text = open(os.path.join(w2s.SOURCE_DIR, "tests/unit/signaling/testdata/jssip/03-INVITE-outgoing-call.sip"),
-                newline="").read()
-    return text.split("\r\n\r\n", 1)[1]
+    with open(os.path.join(w2s.SOURCE_DIR, "tests/unit/signaling/testdata/jssip/03-INVITE-outgoing-call.sip"),
+              newline="") as f:
+        return f.read().split("\r\n\r\n", 1)[1]
+
+
+def chromium_answer():
+    with open(os.path.join(w2s.SOURCE_DIR, "tests/unit/signaling/testdata/jssip/16-200-INVITE-incoming-call.sip"),
+              newline="") as f:
+        return f.read().split("\r\n\r\n", 1)[1]
 
 
 class B2buaTest(unittest.IsolatedAsyncioTestCase):
@@ -175,7 +181,7 @@ class B2buaTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_the_browser_cancels_before_the_answer(self):
         port = w2s.free_port(socket.SOCK_DGRAM)
-        proc = w2s.sipp("uas_cancelled.xml", None, port, name="sipp-uas")
+        proc = w2s.sipp("uas_cancelled_b2bua.xml", None, port, name="sipp-uas")
         self.addCleanup(proc.kill)
         w2s.wait_udp_port_bound(port)
         uri = f"sip:uas@{w2s.LOOPBACK}:{port}"
@@ -192,6 +198,62 @@ class B2buaTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((await c.response_to(call_id, cseq, "CANCEL")).status, 200)
         self.assertEqual((await c.response_to(call_id, cseq, "INVITE")).status, 487)
         self.assertEqual(await self.wait_exit(proc), 0, proc.output())
+
+
+    async def registered_breaker(self, user):
+        c = await self.breaker_client(user)
+        resp = await c.register()
+        self.assertEqual(resp.status, 200, resp.text)
+        return c
+
+    def sipp_uac(self, scenario, user):
+        port = w2s.free_port(socket.SOCK_DGRAM)
+        trace = os.path.join(self.workdir, f"uac-{port}.msg")
+        proc = w2s.sipp(scenario, f"{w2s.LOOPBACK}:{self.kam_port}", port, service=user,
+                        extra=["-trace_msg", "-message_file", trace])
+        self.addCleanup(proc.kill)
+        return proc, trace
+
+    async def test_a_legacy_phone_calls_the_breaker_browser(self):
+        c = await self.registered_breaker("erin")
+        uac, trace = self.sipp_uac("uac_call_browser.xml", "erin")
+        invite = await c.next_request("INVITE", timeout=20)
+        # A new dialog from the B2BUA with a WebRTC offer made by the node.
+        self.assertIn("UDP/TLS/RTP/SAVPF", invite.body)
+        self.assertIn("a=setup:actpass", invite.body)
+        self.assertIn("a=ice-lite", invite.body)
+        self.assertRegex(invite.body, r"a=fingerprint:sha-256 ")
+        self.assertIn("a=group:BUNDLE", invite.body)
+        self.assertIn("PCMU/8000", invite.body)
+        self.assertEqual(invite.uri, f"sip:{c.contact_user}@{c.host};transport=ws;rtcweb-breaker=yes")
+        await c.reply(invite, 180, "Ringing", to_tag="e1")
+        await c.reply(invite, 200, "OK", to_tag="e1", body=chromium_answer(),
+                      content_type="application/sdp")
+        ack = await c.next_request("ACK")
+        self.assertEqual(ack.header("call-id"), invite.header("call-id"))
+        bye = await c.next_request("BYE", timeout=20)
+        await c.reply(bye, 200, "OK")
+        self.assertEqual(await self.wait_exit(uac), 0, uac.output())
+        log = open(trace, errors="replace").read()
+        answer = log[log.find("SIP/2.0 200 OK"):]
+        self.assertRegex(answer, r"m=audio \d+ RTP/AVP 0")
+        self.assertNotIn(invite.header("call-id"), log)  # two dialogs
+        for webrtc_only in ("a=ice-", "a=fingerprint", "a=group:BUNDLE", "a=candidate"):
+            self.assertNotIn(webrtc_only, answer[:answer.find("\n\n----")] if "\n\n----" in answer else answer)
+        self.assertGreaterEqual(w2s.metric(self.gw.http_port, "webrtc2sip_b2bua_calls_total",
+                                           direction="incoming", outcome="browser_bye") +
+                                w2s.metric(self.gw.http_port, "webrtc2sip_b2bua_calls_total",
+                                           direction="incoming", outcome="network_bye"), 1)
+
+    async def test_the_phone_cancels_while_the_breaker_browser_rings(self):
+        c = await self.registered_breaker("frank")
+        uac, _ = self.sipp_uac("uac_cancel.xml", "frank")
+        invite = await c.next_request("INVITE", timeout=20)
+        await c.reply(invite, 180, "Ringing", to_tag="f1")
+        cancel = await c.next_request("CANCEL", timeout=20)
+        self.assertEqual(cancel.header("call-id"), invite.header("call-id"))
+        await c.reply(cancel, 200, "OK", to_tag="f1")
+        self.assertEqual(await self.wait_exit(uac), 0, uac.output())
 
 
 if __name__ == "__main__":

@@ -105,6 +105,17 @@ struct B2bua::Call {
   std::string webrtc_session_id = RandomToken(4);
   bool ending = false;
   bool cancelled = false;
+  // Incoming calls (network -> browser).
+  bool incoming = false;
+  nta_incoming_t* irq = nullptr;          // the network's INVITE
+  SipMessage network_invite;
+  sdp::SessionDescription network_offer_sdp;
+  mv1::RemoteDescription network_offer;
+  std::string browser_uri;                // the browser's Contact: where requests go
+  std::string browser_remote_tag;         // the browser's To tag
+  std::string invite_branch;              // of the INVITE sent to the browser
+  std::string caller;                     // From of the network's INVITE, without tag
+  std::string callee;                     // To of the network's INVITE
 };
 
 B2bua::B2bua(Host& host, SipStack& stack, const config::v1::Signaling& signaling,
@@ -117,6 +128,7 @@ B2bua::~B2bua() {
   if (reap_source_) g_source_remove(reap_source_);
   for (auto& [id, call] : calls_) {
     if (call->invite_orq) nta_outgoing_destroy(call->invite_orq);
+    if (call->irq) nta_incoming_destroy(call->irq);
     if (call->leg) nta_leg_destroy(call->leg);
   }
 }
@@ -454,10 +466,230 @@ void B2bua::HandleBrowserInDialog(Call& call, SipMessage& msg) {
   host_.SendToBrowser(call.conn, MakeResponse(msg, 200, "OK"));
 }
 
-bool B2bua::OnBrowserResponse(ConnectionId, SipMessage& msg) {
+bool B2bua::OnBrowserResponse(ConnectionId conn, SipMessage& msg) {
   const sip_t* sip = msg.sip();
-  return sip->sip_via && sip->sip_via->v_branch &&
-         std::string_view(sip->sip_via->v_branch).rfind(kBranchPrefix, 0) == 0;
+  if (!sip->sip_via || !sip->sip_via->v_branch ||
+      std::string_view(sip->sip_via->v_branch).rfind(kBranchPrefix, 0) != 0) {
+    return false;
+  }
+  auto known = by_browser_call_id_.find(msg.call_id());
+  if (known == by_browser_call_id_.end()) return true;
+  auto it = calls_.find(known->second);
+  if (it == calls_.end() || it->second->conn != conn) return true;
+  Call& call = *it->second;
+  if (call.incoming && msg.method() == sip_method_invite && call.invite_branch == sip->sip_via->v_branch) {
+    HandleBrowserAnswer(call, msg);
+  }
+  return true;  // other answers (to BYE, CANCEL) end here
+}
+
+void B2bua::OnNetworkInvite(ConnectionId conn, nta_incoming_t* irq, SipMessage request) {
+  auto call = std::make_unique<Call>();
+  call->id = next_id_++;
+  call->b2bua = this;
+  call->conn = conn;
+  call->incoming = true;
+  call->start = Clock::now();
+  call->irq = irq;
+  call->browser_call_id = RandomToken(12) + "@webrtc2sip";
+  sip_t* sip = request.sip();
+  su_home_t* home = call->home.get();
+  call->browser_uri = url_as_string(home, sip->sip_request->rq_url);
+  sip_from_t* from = sip_from_create(home, reinterpret_cast<url_string_t*>(sip->sip_from->a_url));
+  if (sip->sip_from->a_display) from->a_display = su_strdup(home, sip->sip_from->a_display);
+  call->caller = HeaderValue(home, from);
+  call->callee = "<" + std::string(url_as_string(home, sip->sip_to->a_url)) + ">";
+  // The network's dialog: the B2BUA is its UAS.
+  call->leg = nta_leg_tcreate(stack_.agent(), &B2bua::OnNetworkDialogRequest,
+                              reinterpret_cast<nta_leg_magic_t*>(call.get()),
+                              SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to),
+                              SIPTAG_TO(sip->sip_from), TAG_END());
+  if (!call->leg) {
+    nta_incoming_treply(irq, 500, "Server Internal Error", TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  nta_leg_tag(call->leg, nullptr);
+  nta_leg_server_route(call->leg, sip->sip_record_route, sip->sip_contact);
+  nta_incoming_tag(irq, nta_leg_get_tag(call->leg));
+  nta_incoming_bind(irq, &B2bua::OnIncomingEvent, reinterpret_cast<nta_incoming_magic_t*>(call.get()));
+  call->network_invite = std::move(request);
+  Call& c = *call;
+  by_browser_call_id_[c.browser_call_id] = c.id;
+  calls_.emplace(c.id, std::move(call));
+  B2buaMetrics::Get().active.WithLabels({}).Set(static_cast<double>(calls_.size()));
+
+  auto parsed = sdp::ParseSdp(Body(c.network_invite.sip()));
+  auto remote = parsed.ok() ? sdp::LegacySdpToRemote(*parsed)
+                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
+  auto streams = remote.ok() ? sdp::OfferStreamsForBrowser(remote->streams(), media_)
+                             : absl::StatusOr<sdp::MediaStreams>(remote.status());
+  if (!streams.ok()) {
+    log::Warn("legacy offer refused", {{"call_id", c.network_invite.call_id()},
+                                       {"error", std::string(streams.status().message())}});
+    nta_incoming_treply(c.irq, 488, "Not Acceptable Here", TAG_END());
+    return End(c, "bad_offer");
+  }
+  c.network_offer_sdp = *parsed;
+  c.network_offer = *remote;
+  mv1::CreateSessionRequest request_pb;
+  request_pb.set_call_id(c.network_invite.call_id());
+  request_pb.mutable_webrtc_leg()->set_type(mv1::LEG_TYPE_WEBRTC);
+  *request_pb.mutable_webrtc_leg()->mutable_offer_streams() = *streams;
+  request_pb.mutable_legacy_leg()->set_type(mv1::LEG_TYPE_LEGACY);
+  request_pb.mutable_legacy_leg()->set_srtp_mode(
+      media_.srtp_mode() == config::v1::SRTP_MODE_NONE ? mv1::SRTP_MODE_NONE
+      : media_.srtp_mode() == config::v1::SRTP_MODE_MANDATORY ? mv1::SRTP_MODE_MANDATORY
+                                                              : mv1::SRTP_MODE_OPTIONAL);
+  *request_pb.mutable_legacy_leg()->mutable_remote() = *remote;
+  const uint64_t id = c.id;
+  pool_->CreateSession(std::move(request_pb),
+                       [this, id](grpc::Status status, mv1::CreateSessionResponse response,
+                                  MediaSessionRef ref) {
+                         OnIncomingMediaCreated(id, std::move(status), std::move(response),
+                                                std::move(ref));
+                       });
+}
+
+void B2bua::OnIncomingMediaCreated(uint64_t id, grpc::Status status,
+                                   mv1::CreateSessionResponse response, MediaSessionRef ref) {
+  auto it = calls_.find(id);
+  if (it == calls_.end() || it->second->ending) {
+    if (ref) pool_->DeleteSession(std::move(ref), "call_gone");
+    return;
+  }
+  Call& call = *it->second;
+  if (!status.ok()) {
+    const bool codec = status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
+    nta_incoming_treply(call.irq, codec ? 488 : 503,
+                        codec ? "Not Acceptable Here" : "Service Unavailable", TAG_END());
+    return End(call, "no_media_node");
+  }
+  B2buaMetrics::Get().media_setup.WithLabels({"incoming"}).Observe(
+      std::chrono::duration<double>(Clock::now() - call.start).count());
+  call.media = std::move(ref);
+  call.local = std::move(response);
+  by_session_[call.media.session_id()] = call.id;
+  sdp::LocalSdpOptions options;
+  options.origin.session_id = call.webrtc_session_id;
+  options.origin.session_version = "1";
+  options.far_streams = &call.network_offer.streams();
+  auto offer = sdp::WriteWebRtcSdp(call.local.webrtc_leg(), options);
+  if (!offer.ok()) {
+    nta_incoming_treply(call.irq, 500, "Server Internal Error", TAG_END());
+    return End(call, "sdp_error");
+  }
+  call.invite_branch = std::string(kBranchPrefix) + RandomToken(8);
+  host_.SendToBrowser(call.conn, BrowserRequest(call, "INVITE", 1, call.invite_branch, *offer));
+}
+
+std::string B2bua::BrowserRequest(Call& call, const char* method, uint32_t cseq,
+                                  const std::string& branch, const std::string& sdp) {
+  auto peer = host_.Peer(call.conn);
+  const std::string host = peer ? (peer->local_host.find(':') != std::string::npos
+                                       ? "[" + peer->local_host + "]"
+                                       : peer->local_host)
+                                : "gateway.invalid";
+  const std::string port = peer ? std::to_string(peer->local_port) : "0";
+  const std::string transport = peer && peer->secure ? "WSS" : "WS";
+  std::string text = std::string(method) + " " + call.browser_uri + " SIP/2.0\r\n";
+  text += "Via: SIP/2.0/" + transport + " " + host + ":" + port + ";branch=" + branch + "\r\n";
+  text += "Max-Forwards: 70\r\n";
+  text += "From: " + call.caller + ";tag=" + call.browser_tag + "\r\n";
+  text += "To: " + call.callee + (call.browser_remote_tag.empty() ? "" : ";tag=" + call.browser_remote_tag) + "\r\n";
+  text += "Call-ID: " + call.browser_call_id + "\r\n";
+  text += "CSeq: " + std::to_string(cseq) + " " + method + "\r\n";
+  text += "Contact: <sip:b2bua-" + std::to_string(call.id) + "@" + host + ":" + port +
+          ";transport=" + (peer && peer->secure ? "wss" : "ws") + ">\r\n";
+  if (!sdp.empty()) {
+    text += "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) +
+            "\r\n\r\n" + sdp;
+  } else {
+    text += "Content-Length: 0\r\n\r\n";
+  }
+  return text;
+}
+
+void B2bua::HandleBrowserAnswer(Call& call, SipMessage& msg) {
+  sip_t* sip = msg.sip();
+  const int status = msg.status();
+  if (call.ending || call.answered || status < 101) return;
+  if (status < 200) {
+    nta_incoming_treply(call.irq, status, sip->sip_status->st_phrase, TAG_END());
+    return;
+  }
+  if (sip->sip_to && sip->sip_to->a_tag) call.browser_remote_tag = sip->sip_to->a_tag;
+  if (status >= 300) {
+    call.answered = true;
+    // The ACK for a non-2xx completes the browser's transaction.
+    host_.SendToBrowser(call.conn, BrowserRequest(call, "ACK", 1, call.invite_branch, ""));
+    nta_incoming_treply(call.irq, status, sip->sip_status->st_phrase, TAG_END());
+    return End(call, "rejected_" + std::to_string(status / 100) + "xx");
+  }
+  call.answered = true;
+  if (sip->sip_contact) call.browser_uri = url_as_string(call.home.get(), sip->sip_contact->m_url);
+  host_.SendToBrowser(call.conn, BrowserRequest(call, "ACK", 1, std::string(kBranchPrefix) + RandomToken(8), ""));
+  auto parsed = sdp::ParseSdp(Body(sip));
+  auto remote = parsed.ok() ? sdp::WebRtcSdpToRemote(*parsed)
+                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
+  if (!remote.ok()) {
+    nta_incoming_treply(call.irq, 488, "Not Acceptable Here", TAG_END());
+    SendByeToBrowser(call);
+    return End(call, "bad_answer");
+  }
+  mv1::UpdateLegRequest request;
+  request.set_session_id(call.media.session_id());
+  request.set_side(mv1::LEG_SIDE_WEBRTC);
+  request.set_is_offer(false);
+  *request.mutable_remote() = *remote;
+  auto far = std::make_shared<mv1::RemoteDescription>(*remote);
+  const uint64_t id = call.id;
+  pool_->UpdateLeg(call.media, std::move(request), [this, id, far](grpc::Status st, mv1::UpdateLegResponse) {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second->ending) return;
+    Call& c = *it->second;
+    sdp::LocalSdpOptions options;
+    options.origin.session_id = c.legacy_session_id;
+    options.origin.session_version = "1";
+    options.answer_to = &c.network_offer_sdp;
+    options.far_streams = &far->streams();
+    auto answer = st.ok() ? sdp::WriteLegacySdp(c.local.legacy_leg(), options)
+                          : absl::StatusOr<std::string>(absl::InternalError(st.error_message()));
+    if (!answer.ok()) {
+      nta_incoming_treply(c.irq, 488, "Not Acceptable Here", TAG_END());
+      SendByeToBrowser(c);
+      return End(c, "media_update_failed");
+    }
+    const SideAddress& net = stack_.net_side();
+    const std::string contact = "<sip:b2bua-" + std::to_string(c.id) + "@" +
+                                (net.host.find(':') != std::string::npos ? "[" + net.host + "]" : net.host) +
+                                ":" + std::to_string(net.port) + ";transport=" + net.transport + ">";
+    nta_incoming_treply(c.irq, 200, "OK", SIPTAG_CONTACT_STR(contact.c_str()),
+                        SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                        SIPTAG_PAYLOAD_STR(answer->c_str()), TAG_END());
+    c.confirmed = true;
+    B2buaMetrics::Get().setup.WithLabels({"incoming"}).Observe(
+        std::chrono::duration<double>(Clock::now() - c.start).count());
+  });
+}
+
+int B2bua::OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t*, const sip_t* sip) {
+  auto* call = reinterpret_cast<Call*>(magic);
+  B2bua* self = call->b2bua;
+  if (!sip) {  // the transaction is gone (timer H, or our final response failed)
+    call->irq = nullptr;
+    return 0;
+  }
+  if (sip->sip_request && sip->sip_request->rq_method == sip_method_cancel && !call->ending &&
+      !call->confirmed) {
+    // The caller gave up: CANCEL the browser's INVITE, answer the network 487.
+    if (!call->invite_branch.empty()) {
+      self->host_.SendToBrowser(call->conn, self->BrowserRequest(*call, "CANCEL", 1, call->invite_branch, ""));
+    }
+    nta_incoming_treply(call->irq, 487, "Request Terminated", TAG_END());
+    self->End(*call, "cancelled");
+  }
+  return 0;
 }
 
 void B2bua::ReplyBrowser(Call& call, int status, std::string_view reason, const std::string& sdp) {
@@ -497,6 +729,11 @@ void B2bua::ReplyBrowser(Call& call, int status, std::string_view reason, const 
 
 void B2bua::SendByeToBrowser(Call& call) {
   if (!call.answered || !host_.Peer(call.conn)) return;
+  if (call.incoming) {
+    host_.SendToBrowser(call.conn, BrowserRequest(call, "BYE", ++call.browser_cseq,
+                                                  std::string(kBranchPrefix) + RandomToken(8), ""));
+    return;
+  }
   auto peer = host_.Peer(call.conn);
   su_home_t* home = call.home.get();
   sip_t* sip = call.invite.sip();
@@ -517,6 +754,10 @@ void B2bua::SendByeToBrowser(Call& call) {
 
 void B2bua::SendByeToNetwork(Call& call) {
   if (!call.leg) return;
+  if (call.incoming && !call.confirmed) {
+    if (call.irq) nta_incoming_treply(call.irq, 480, "Temporarily Unavailable", TAG_END());
+    return;
+  }
   if (!call.confirmed) {
     if (call.invite_orq) nta_outgoing_tcancel(call.invite_orq, nullptr, nullptr, TAG_END());
     return;
@@ -557,7 +798,7 @@ void B2bua::OnMediaSessionLost(const std::string& session_id, MediaSessionLoss r
 void B2bua::End(Call& call, const std::string& outcome) {
   if (call.ending) return;
   call.ending = true;
-  B2buaMetrics::Get().calls.WithLabels({"outgoing", outcome}).Inc();
+  B2buaMetrics::Get().calls.WithLabels({call.incoming ? "incoming" : "outgoing", outcome}).Inc();
   log::Info("b2bua call ended", {{"call_id", call.browser_call_id}, {"outcome", outcome}});
   if (call.media) {
     by_session_.erase(call.media.session_id());
@@ -578,6 +819,7 @@ gboolean B2bua::OnReap(gpointer self) {
     // The network INVITE transaction may still absorb retransmissions: nta
     // keeps it after destroy; the leg goes with the call.
     if (call.invite_orq) nta_outgoing_destroy(call.invite_orq);
+    if (call.irq) nta_incoming_destroy(call.irq);
     if (call.leg) nta_leg_destroy(call.leg);
     b->calls_.erase(it);
   }

@@ -54,6 +54,11 @@ class B2bua final : public MediaNodePool::Listener {
   bool OnBrowserResponse(ConnectionId conn, SipMessage& msg);
   void OnBrowserGone(ConnectionId conn);
 
+  // A new INVITE from the SIP network for a breaker browser on `conn`
+  // (`request` has the browser's own Request-URI back). Takes the server
+  // transaction; the B2BUA answers it.
+  void OnNetworkInvite(ConnectionId conn, nta_incoming_t* irq, SipMessage request);
+
   static bool WantsBreaker(const sip_t* sip);
   static constexpr std::string_view kBranchPrefix = "z9hG4bK-w2sb-";
 
@@ -79,6 +84,13 @@ class B2bua final : public MediaNodePool::Listener {
                                     const sip_t* sip);
   int HandleNetworkDialogRequest(Call& call, nta_incoming_t* irq, const sip_t* sip);
   void HandleBrowserInDialog(Call& call, SipMessage& msg);
+  // Incoming calls: the B2BUA is the browser's UAC and the network's UAS.
+  void OnIncomingMediaCreated(uint64_t id, grpc::Status status,
+                              media::v1::CreateSessionResponse response, MediaSessionRef ref);
+  void HandleBrowserAnswer(Call& call, SipMessage& msg);
+  static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
+  std::string BrowserRequest(Call& call, const char* method, uint32_t cseq, const std::string& branch,
+                             const std::string& sdp);
 
   void ReplyBrowser(Call& call, int status, std::string_view reason, const std::string& sdp = {});
   void SendByeToBrowser(Call& call);

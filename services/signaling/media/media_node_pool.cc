@@ -39,6 +39,10 @@ struct MediaNodePool::CreateAttempt {
   CreateCallback done;
   std::set<std::string> tried;
   grpc::Status first_error;
+  // The node's last NodeLoad when the request left, to tell whether a NodeLoad
+  // heard before the answer already counts this session.
+  uint64_t loads_at_send = 0;
+  uint32_t sessions_at_send = 0;
 };
 
 std::shared_ptr<MediaNodePool> MediaNodePool::Create(GMainContext* context, Options options,
@@ -213,6 +217,8 @@ void MediaNodePool::TryCreate(std::shared_ptr<CreateAttempt> attempt) {
   const std::string address = entry->node->address();
   attempt->tried.insert(address);
   entry->creating += 1;
+  attempt->loads_at_send = entry->loads_heard;
+  attempt->sessions_at_send = entry->node->load().sessions();
   MediaPoolMetrics::Get().choices.WithLabels({address}).Inc();
   log::Debug("media session placed", {{"call_id", attempt->request.call_id()}, {"node", address}});
   CallMediaRelay<v1::CreateSessionResponse>(
@@ -251,7 +257,12 @@ void MediaNodePool::OnCreateDone(std::shared_ptr<CreateAttempt> attempt, const s
   }
   const std::string& id = response.session_id();
   if (it != nodes_.end()) {
-    it->second.created_since_load += 1;
+    // The node publishes its load before it answers, but the two travel apart:
+    // a NodeLoad heard meanwhile with more sessions already counts this one.
+    NodeEntry& entry = it->second;
+    const bool counted = entry.loads_heard != attempt->loads_at_send &&
+                         entry.node->load().sessions() > attempt->sessions_at_send;
+    if (!counted) entry.created_since_load += 1;
     it->second.sessions.insert(id);
   }
   sessions_[id] = address;
@@ -366,7 +377,8 @@ void MediaNodePool::SendKeepAlives() {
         [](auto& async, auto* context, auto* req, auto* resp, auto on_done) {
           async.KeepAlive(context, req, resp, std::move(on_done));
         },
-        [weak = weak_from_this(), address](grpc::Status status, v1::KeepAliveResponse response) {
+        [weak = weak_from_this(), address = address](grpc::Status status,
+                                                     v1::KeepAliveResponse response) {
           auto self = weak.lock();
           if (!self) return;
           if (!status.ok()) {
@@ -391,8 +403,9 @@ void MediaNodePool::SendKeepAlives() {
 void MediaNodePool::CheckHealth() {
   const auto now = Clock::now();
   const auto lease = std::chrono::seconds(options_.lease_seconds);
-  std::vector<std::string> failed;
+  std::vector<std::string> failed, unlisted;
   for (auto& [address, entry] : nodes_) {
+    if (!entry.listed) unlisted.push_back(address);
     MediaNode& node = *entry.node;
     if (node.Healthy(now)) {
       entry.unreachable_since.reset();
@@ -420,8 +433,9 @@ void MediaNodePool::CheckHealth() {
     for (const auto& id : ids) {
       Lose(id, MediaSessionLoss::kNodeFailed, "node " + address + " unreachable for the lease");
     }
-    MaybeDropNode(address);
   }
+  for (const auto& address : failed) MaybeDropNode(address);
+  for (const auto& address : unlisted) MaybeDropNode(address);  // whose last session ended
   UpdateGauges();
 }
 
@@ -469,6 +483,7 @@ void MediaNodePool::OnNodeLoad(MediaNode& node) {
   auto it = nodes_.find(node.address());
   if (it == nodes_.end()) return;
   it->second.created_since_load = 0;
+  it->second.loads_heard += 1;
   it->second.unreachable_since.reset();
   UpdateGauges();
 }

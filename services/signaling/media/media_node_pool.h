@@ -118,7 +118,8 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
     bool listed = true;
     std::set<std::string> sessions;  // tracked here
     int creating = 0;                // CreateSession calls in flight
-    int created_since_load = 0;      // created since its last NodeLoad
+    int created_since_load = 0;      // created, and not yet counted by a NodeLoad
+    uint64_t loads_heard = 0;        // NodeLoads received so far
     std::optional<Clock::time_point> unreachable_since;
   };
   struct CreateAttempt;

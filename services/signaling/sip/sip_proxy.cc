@@ -534,7 +534,14 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
     }
     return 483;
   }
+  // A new call for a browser that asked for the RTCWeb Breaker (the flag came
+  // back in the Request-URI, or its connection registered with it).
+  const bool breaker_uri = url_has_param(sip->sip_request->rq_url, "rtcweb-breaker");
   ToBrowserRequestUri(msg, *flow);
+  if (method == sip_method_invite && !msg.sip()->sip_to->a_tag && (breaker_uri || conn.breaker)) {
+    b2bua_->OnNetworkInvite(conn.peer.id, irq, std::move(msg));
+    return 0;
+  }
   const std::string branch = NewBranch();
   const SideAddress ws_side = WsSide(conn);
   std::string via = "SIP/2.0/" + std::string(conn.peer.secure ? "WSS " : "WS ") +
