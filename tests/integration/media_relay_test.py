@@ -405,6 +405,9 @@ class OutgoingCall(RelayTestCase):
         self.assert_legacy_packets_intact(call)
         # The frames aiortc decoded are exactly the linear PCM of what the legacy side sent.
         self.assertNotIn(None, call.to_browser_indices(), "a frame that is none of the sent ones")
+        # ICE and DTLS outcomes and durations are measured.
+        self.assertGreaterEqual(self.relay.metric("webrtc2sip_media_ice_seconds_count", outcome="connected"), 1)
+        self.assertGreaterEqual(self.relay.metric("webrtc2sip_media_dtls_seconds_count", outcome="connected"), 1)
 
         # The relay keeps its own SSRC toward the legacy side, whatever aiortc's is.
         browser_ssrc = sdp_min.parse(call.offer_sdp).media[0].ssrcs[0]

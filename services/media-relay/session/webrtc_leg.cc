@@ -1,11 +1,34 @@
 #include "services/media-relay/session/webrtc_leg.h"
 
 #include "common/log/logger.h"
+#include "common/metrics/registry.h"
 #include "services/media-relay/dtls/dtls_context.h"
 #include "services/media-relay/dtls/dtls_fingerprint.h"
 #include "services/media-relay/rtp/rtp_packet.h"
 
 namespace webrtc2sip::media {
+namespace {
+
+struct LegMetrics {
+  metrics::HistogramFamily& ice = metrics::Registry::Global().AddHistogram(
+      "webrtc2sip_media_ice_seconds",
+      "From the WebRTC leg's creation to ICE connected or failed, by outcome.", {"outcome"},
+      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  metrics::HistogramFamily& dtls = metrics::Registry::Global().AddHistogram(
+      "webrtc2sip_media_dtls_seconds", "DTLS handshake duration, by outcome.", {"outcome"},
+      {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+
+  static LegMetrics& Get() {
+    static LegMetrics m;
+    return m;
+  }
+};
+
+double SecondsSince(gint64 start_us) {
+  return static_cast<double>(g_get_monotonic_time() - start_us) / 1e6;
+}
+
+}  // namespace
 
 std::unique_ptr<WebRtcLeg> WebRtcLeg::Create(GMainContext* context, const NodeContext& node,
                                              const std::string& log_id, Owner& owner,
@@ -91,6 +114,7 @@ std::optional<std::string> WebRtcLeg::SetRemote(const v1::WebRtcTransport& remot
   const DtlsRole role = local_role_ == v1::DTLS_ROLE_CLIENT ? DtlsRole::kClient : DtlsRole::kServer;
   if (!dtls_->Start(role, *chosen)) return "webrtc transport: DTLS cannot start";
   dtls_started_ = true;
+  dtls_started_us_ = g_get_monotonic_time();
   ArmDtlsTimer();
   return std::nullopt;
 }
@@ -176,6 +200,12 @@ bool WebRtcLeg::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
 
 void WebRtcLeg::OnIceStateChanged(IceState state) {
   log::Debug("ice state", {{"session", log_id_}, {"state", IceStateName(state)}});
+  if ((state == IceState::kConnected || state == IceState::kCompleted) && !ice_connected_) {
+    ice_connected_ = true;
+    LegMetrics::Get().ice.WithLabels({"connected"}).Observe(SecondsSince(created_us_));
+  } else if (state == IceState::kFailed && !ice_connected_ && !failed_) {
+    LegMetrics::Get().ice.WithLabels({"failed"}).Observe(SecondsSince(created_us_));
+  }
   if (state == IceState::kFailed && !failed_) {
     failed_ = true;
     owner_.OnWebRtcFailed("ice_failed");  // may destroy nothing: the owner defers
@@ -203,6 +233,7 @@ void WebRtcLeg::OnDtlsConnected(SrtpProfile profile, SrtpKeyMaterial keys) {
     owner_.OnWebRtcFailed("srtp_keys");
     return;
   }
+  LegMetrics::Get().dtls.WithLabels({"connected"}).Observe(SecondsSince(dtls_started_us_));
   log::Info("dtls connected", {{"session", log_id_}, {"profile", SrtpProfileDtlsName(profile)}});
   owner_.OnWebRtcConnected();
 }
@@ -210,6 +241,7 @@ void WebRtcLeg::OnDtlsConnected(SrtpProfile profile, SrtpKeyMaterial keys) {
 void WebRtcLeg::OnDtlsFailed(DtlsFailure reason) {
   if (failed_) return;
   failed_ = true;
+  LegMetrics::Get().dtls.WithLabels({"failed"}).Observe(SecondsSince(dtls_started_us_));
   owner_.OnWebRtcFailed(reason == DtlsFailure::kFingerprintMismatch ? "dtls_fingerprint_mismatch"
                         : reason == DtlsFailure::kTimeout          ? "dtls_timeout"
                                                                    : "dtls_failed");

@@ -88,6 +88,9 @@ class WebRtcLeg final : public IceTransport::Listener, public DtlsTransport::Lis
   std::string remote_ufrag_;
   GSource* dtls_timer_ = nullptr;
   bool failed_ = false;
+  bool ice_connected_ = false;
+  gint64 created_us_ = g_get_monotonic_time();
+  gint64 dtls_started_us_ = 0;
   std::array<uint8_t, 2048> scratch_{};
   Counters counters_;
 };
