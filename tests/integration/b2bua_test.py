@@ -256,5 +256,87 @@ class B2buaTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(await self.wait_exit(uac), 0, uac.output())
 
 
+class MediaNodeFailureTest(unittest.IsolatedAsyncioTestCase):
+    """A media node dies mid-call: both legs get BYE within seconds, and the
+    next call goes to the surviving node."""
+
+    def start_relay(self, cfg, name):
+        relay_cfg = {"log": cfg["log"], "media_relay": dict(cfg["media_relay"])}
+        grpc_port, http_port = w2s.free_port(), w2s.free_port()
+        relay_cfg["media_relay"]["grpc_listen"] = f"{w2s.LOOPBACK}:{grpc_port}"
+        relay_cfg["media_relay"]["http_listen"] = f"{w2s.LOOPBACK}:{http_port}"
+        path = w2s.write_config(relay_cfg)
+        proc = w2s.Process([w2s.binary("webrtc2sip-media-relay"), "--config", path], name)
+        self.addCleanup(proc.kill)
+        proc.wait_http(http_port)
+        proc.grpc = f"{w2s.LOOPBACK}:{grpc_port}"
+        proc.http_port = http_port
+        return proc
+
+    async def test_a_dead_node_ends_its_calls_on_both_legs(self):
+        workdir = tempfile.mkdtemp(prefix="w2s-nodefail-")
+        kam_port = w2s.free_port(socket.SOCK_DGRAM)
+        domain = f"{w2s.LOOPBACK}:{kam_port}"
+        kamailio = w2s.start_kamailio(kam_port, workdir)
+        self.addCleanup(kamailio.kill)
+        cfg = w2s.signaling_config(kam_port, session_lease_seconds=5)
+        relays = [self.start_relay(cfg, "relay-a"), self.start_relay(cfg, "relay-b")]
+        cfg["signaling"]["media_nodes"] = {"addresses": [r.grpc for r in relays]}
+        gw = w2s.start_signaling(cfg)
+        self.addCleanup(gw.kill)
+        await asyncio.sleep(1)  # the pool hears from both nodes
+
+        port = w2s.free_port(socket.SOCK_DGRAM)
+        phone = w2s.sipp("uas_echo.xml", None, port, name="sipp-uas")
+        self.addCleanup(phone.kill)
+        w2s.wait_udp_port_bound(port)
+        uri = f"sip:uas@{w2s.LOOPBACK}:{port}"
+        c = WsSipClient(gw.ws_url, "gina", domain)
+        c.contact_params = ";rtcweb-breaker=yes"
+        await c.connect()
+        self.addAsyncCleanup(c.close)
+        c.cseq += 1
+        await c.send(c.request("INVITE", uri, "nf-1", "g1", f"<{uri}>", c.cseq, body=chromium_offer(),
+                               content_type="application/sdp"))
+        ok = await c.response_to("nf-1", c.cseq, "INVITE", timeout=20)
+        self.assertEqual(ok.status, 200, ok.text)
+        # Which node holds the call: the one with a session.
+        busy = [r for r in relays if w2s.metric(r.http_port, "webrtc2sip_media_sessions") == 1]
+        self.assertEqual(len(busy), 1)
+        dead, alive = busy[0], [r for r in relays if r is not busy[0]][0]
+        dead.kill()
+        started = asyncio.get_running_loop().time()
+        bye = await c.next_request("BYE", timeout=20)
+        self.assertEqual(bye.header("call-id"), "nf-1")
+        await c.reply(bye, 200, "OK")
+        self.assertLess(asyncio.get_running_loop().time() - started, 15)
+        # The phone got its BYE too: its scenario ends well.
+        for _ in range(150):
+            if phone.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        self.assertEqual(phone.proc.returncode, 0, phone.output())
+        self.assertGreaterEqual(w2s.metric(gw.http_port, "webrtc2sip_b2bua_calls_total",
+                                           direction="outgoing", outcome="media_lost"), 1)
+
+        # The next call goes to the surviving node.
+        port2 = w2s.free_port(socket.SOCK_DGRAM)
+        phone2 = w2s.sipp("uas_echo.xml", None, port2, name="sipp-uas2")
+        self.addCleanup(phone2.kill)
+        w2s.wait_udp_port_bound(port2)
+        uri2 = f"sip:uas@{w2s.LOOPBACK}:{port2}"
+        c.cseq += 1
+        await c.send(c.request("INVITE", uri2, "nf-2", "g2", f"<{uri2}>", c.cseq, body=chromium_offer(),
+                               content_type="application/sdp"))
+        ok2 = await c.response_to("nf-2", c.cseq, "INVITE", timeout=20)
+        self.assertEqual(ok2.status, 200, ok2.text)
+        self.assertEqual(w2s.metric(alive.http_port, "webrtc2sip_media_sessions"), 1)
+        contact, to = ok2.header("contact").strip("<>"), ok2.header("to")
+        c.cseq += 1
+        await c.send(c.request("BYE", contact, "nf-2", "g2", to, c.cseq))
+        self.assertEqual((await c.response_to("nf-2", c.cseq, "BYE")).status, 200)
+        self.assertEqual(gw.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
