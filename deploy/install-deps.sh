@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages webrtc2sip needs. Idempotent; runs as root or through sudo.
-#   deploy/install-deps.sh [build] [runtime] [test]     (default: build runtime)
+#   deploy/install-deps.sh [build] [runtime] [local] [test]     (default: build runtime)
 # "runtime" alone is what the container images' final stage installs.
 set -euo pipefail
 
@@ -22,6 +22,10 @@ runtime_pkgs=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
   libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libxml2
 )
+# What deploy/run-local.sh starts beside the gateway.
+local_pkgs=(
+  kamailio sip-tester nodejs npm
+)
 test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
@@ -37,7 +41,8 @@ for g in "${groups[@]}"; do
     build) want+=("${build_pkgs[@]}") ;;
     runtime) want+=("${runtime_pkgs[@]}") ;;
     test) want+=("${test_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$g' (build, runtime, test)" >&2; exit 2 ;;
+    local) want+=("${local_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$g' (build, runtime, local, test)" >&2; exit 2 ;;
   esac
 done
 

@@ -157,6 +157,7 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config,
     ep.address = t.address();
     ep.port = static_cast<uint16_t>(t.port());
     ep.secure = secure;
+    ep.web_root = config_.web_root();
     if (secure) {
       ep.certificate = config_.ssl_certificates().certificate();
       ep.private_key = config_.ssl_certificates().private_key();

@@ -139,6 +139,18 @@ void WsServer::Listen(const Endpoint& endpoint) {
     vi.ssl_cert_filepath = ep.certificate.c_str();
     vi.ssl_private_key_filepath = ep.private_key.c_str();
   }
+  if (!ep.web_root.empty()) {
+    // The demo phone page and its script, on the same port as the WebSocket.
+    auto mount = std::make_unique<lws_http_mount>();
+    *mount = {};
+    mount->mountpoint = "/";
+    mount->mountpoint_len = 1;
+    mount->origin = ep.web_root.c_str();
+    mount->def = "index.html";
+    mount->origin_protocol = LWSMPRO_FILE;
+    vi.mounts = mount.get();
+    mounts_.push_back(std::move(mount));
+  }
   lws_vhost* vh = lws_create_vhost(context_, &vi);
   if (!vh || lws_get_vhost_listen_port(vh) <= 0) {
     throw std::runtime_error(std::string("cannot listen on ") + TransportName(ep.secure) + " " +
@@ -298,7 +310,8 @@ int WsServer::OnCallback(lws* wsi, lws_callback_reasons reason, void* user, void
       return 0;
     }
     default:
-      return 0;
+      // HTTP requests for the optional web root (file mounts).
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
   }
 }
 

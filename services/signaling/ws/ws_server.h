@@ -54,6 +54,7 @@ class WsServer {
     uint16_t port = 0;
     bool secure = false;
     std::string certificate, private_key;  // for wss
+    std::string web_root;  // when set, plain HTTP GETs get files from here
   };
 
   WsServer(GMainLoop* loop, Listener& listener, Options options);
@@ -85,6 +86,7 @@ class WsServer {
   std::unordered_map<std::string, uint32_t> per_ip_;
   ConnectionId next_id_ = 1;
   void* foreign_loop_[1];
+  std::vector<std::unique_ptr<lws_http_mount>> mounts_;
   lws_retry_bo_t retry_{};
 };
 
