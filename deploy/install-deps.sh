@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages webrtc2sip needs. Idempotent; runs as root or through sudo.
-#   deploy/install-deps.sh [build] [runtime] [local] [test]     (default: build runtime)
+#   deploy/install-deps.sh [build] [runtime] [local] [test] [bench]   (default: build runtime)
 # "runtime" alone is what the container images' final stage installs.
 set -euo pipefail
 
@@ -26,6 +26,10 @@ runtime_pkgs=(
 local_pkgs=(
   kamailio sip-tester nodejs npm
 )
+# The references the benchmarks (tests/bench) run against.
+bench_pkgs=(
+  rtpengine-daemon kamailio kamailio-websocket-modules sip-tester linux-perf
+)
 test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
@@ -42,7 +46,8 @@ for g in "${groups[@]}"; do
     runtime) want+=("${runtime_pkgs[@]}") ;;
     test) want+=("${test_pkgs[@]}") ;;
     local) want+=("${local_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$g' (build, runtime, local, test)" >&2; exit 2 ;;
+    bench) want+=("${bench_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$g' (build, runtime, local, test, bench)" >&2; exit 2 ;;
   esac
 done
 

@@ -13,6 +13,7 @@ EVP (srtp_ceiling) and the ratios.
 
   /usr/bin/python3 tests/bench/relay/relay_bench.py --quick   # ~1 min smoke run
   /usr/bin/python3 tests/bench/relay/relay_bench.py           # full: 3 runs per point
+On a machine others use too, add --nice -10 (see README.md).
 """
 
 import argparse
@@ -258,7 +259,8 @@ def print_summary(points, servers, ceiling, args):
     for s, h in heads.items():
         if h:
             print(f"  {s:<13} best at N={h['n']}: {fmt(h['relayed_pps'])} pps relayed, "
-                  f"{fmt(h['pps_per_core'])} pps per core, CPU {fmt(h['server_cpu_pct'], '{:.0f}')}%, "
+                  f"{fmt(h['pps_per_core'])} pps per core, "
+                  f"CPU {fmt(h['server_cpu_pct'], '{:.0f}')}%, "
                   f"p50/p99 {fmt(h['p50_us'])}/{fmt(h['p99_us'])} us, "
                   f"loss {fmt(h['loss_pct'], '{:.3f}')}%, SRTP {h.get('profiles')}")
         else:
@@ -270,18 +272,20 @@ def print_summary(points, servers, ceiling, args):
             if heads.get(r) and heads.get(e) and heads[e]["pps_per_core"]:
                 print(f"  per-core ratio {r}/{e} (best points): "
                       f"{heads[r]['pps_per_core'] / heads[e]['pps_per_core']:.2f}")
-    w1, w2 = heads.get("relay-w1"), heads.get("relay-w2")
-    if w1 and w2:
-        print(f"  scaling relay 1 -> 2 workers: max relayed pps within budget "
-              f"{fmt(w1['relayed_pps'])} -> {fmt(w2['relayed_pps'])} "
-              f"(x{w2['relayed_pps'] / w1['relayed_pps']:.2f}); per core "
-              f"{fmt(w1['pps_per_core'])} -> {fmt(w2['pps_per_core'])}")
+    for one, two in (("relay-w1", "relay-w2"), ("rtpengine-t1", "rtpengine-t2")):
+        h1, h2 = heads.get(one), heads.get(two)
+        if h1 and h2:
+            print(f"  scaling {one} -> {two}: max relayed pps within budget "
+                  f"{fmt(h1['relayed_pps'])} -> {fmt(h2['relayed_pps'])} "
+                  f"(x{h2['relayed_pps'] / h1['relayed_pps']:.2f}); per core "
+                  f"{fmt(h1['pps_per_core'])} -> {fmt(h2['pps_per_core'])}")
     if ceiling:
         print("\nSRTP ceiling (srtp_ceiling, 172-byte packets, one core; relay-equivalent = "
               "2 / (protect + unprotect))")
         for (impl, profile), c in sorted(ceiling.items()):
             print(f"  {impl:<9}{profile:<25} protect {c['protect_ns']:>7.0f} ns  unprotect "
-                  f"{c['unprotect_ns']:>7.0f} ns  relay-equivalent {c['relay_equivalent_pps']:>9.0f} pps")
+                  f"{c['unprotect_ns']:>7.0f} ns  relay-equivalent "
+                  f"{c['relay_equivalent_pps']:>9.0f} pps")
         for s, h in heads.items():
             if not h or not h.get("profiles") or h["profiles"] == "-":
                 continue
@@ -291,7 +295,8 @@ def print_summary(points, servers, ceiling, args):
                 print(f"  {s}: {fmt(h['pps_per_core'])} pps/core = "
                       f"{h['pps_per_core'] / c['relay_equivalent_pps']:.3f} of the EVP {profile} "
                       f"ceiling ({c['relay_equivalent_pps']:.0f}); SRTP is "
-                      f"{100 * h['pps_per_core'] / c['relay_equivalent_pps']:.1f}% of its per-packet cost")
+                      f"{100 * h['pps_per_core'] / c['relay_equivalent_pps']:.1f}% of its "
+                      "per-packet cost")
 
 
 # ---------------------------------------------------------------- main
@@ -304,7 +309,8 @@ def main():
     p.add_argument("--rtpengine", default="/usr/bin/rtpengine")
     p.add_argument("--quick", action="store_true", help="smoke run, about a minute")
     p.add_argument("--servers", help="comma-separated: relay-wN, rtpengine-tN, direct "
-                   "(default: relay-w1,rtpengine-t1,relay-w2,direct; quick: relay-w1,rtpengine-t1)")
+                   "(default: relay-w1,rtpengine-t1,relay-w2,rtpengine-t2,direct; "
+                   "quick: relay-w1,rtpengine-t1)")
     p.add_argument("--sessions", help="session counts, rising "
                    "(default 50,100,200,300,400,600,800,1200,1600; quick 50,200,800)")
     p.add_argument("--runs", type=int, help="runs per point (default 3, quick 1)")
@@ -337,10 +343,10 @@ def main():
 
     quick = args.quick
     servers = (args.servers or ("relay-w1,rtpengine-t1" if quick else
-                                "relay-w1,rtpengine-t1,relay-w2,direct")).split(",")
+                                "relay-w1,rtpengine-t1,relay-w2,rtpengine-t2,direct")).split(",")
     kinds = [ServerKind(s) for s in servers]
-    sessions = [int(x) for x in (args.sessions or ("50,200,800" if quick else
-                                                   "50,100,200,300,400,600,800,1200,1600")).split(",")]
+    default_sessions = "50,200,800" if quick else "50,100,200,300,400,600,800,1200,1600"
+    sessions = [int(x) for x in (args.sessions or default_sessions).split(",")]
     args.runs = args.runs or (1 if quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
     args.window = args.window if args.window is not None else (3 if quick else 10)
@@ -369,7 +375,8 @@ def main():
         print(f"  run {res['server']:<13} N={res['n']:<5} pps={res.get('relayed_pps', 0):>9.0f} "
               f"srv={res.get('server_cpu_pct', 0):>5.1f}% per_core={res.get('pps_per_core', 0):>8} "
               f"p50/p99={res.get('p50_us')}/{res.get('p99_us')} us loss={res.get('loss_pct')}% "
-              f"gen={res.get('gen_cpu_pct')}% wait={res['wait_pct']}% others={res['other_cores']} "
+              f"gen={res.get('gen_cpu_pct')}% wait={res['wait_pct']}% "
+              f"others={res['other_cores']} "
               f"failed={res.get('failed')} dup={res.get('duplicates')} {res.get('profiles')}",
               flush=True)
 
