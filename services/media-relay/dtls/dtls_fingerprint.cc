@@ -5,19 +5,10 @@
 #include <array>
 #include <cctype>
 
+#include "common/text/ascii.h"
+
 namespace webrtc2sip::media {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 const EVP_MD* DigestFor(std::string_view algorithm) {
   struct Entry {

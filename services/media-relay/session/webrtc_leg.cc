@@ -203,6 +203,7 @@ void WebRtcLeg::OnIceStateChanged(IceState state) {
   if ((state == IceState::kConnected || state == IceState::kCompleted) && !ice_connected_) {
     ice_connected_ = true;
     LegMetrics::Get().ice.WithLabels({"connected"}).Observe(SecondsSince(created_us_));
+    for (const auto& record : std::exchange(unsent_dtls_, {})) ice_->Send(record.data(), record.size());
   } else if (state == IceState::kFailed && !ice_connected_ && !failed_) {
     LegMetrics::Get().ice.WithLabels({"failed"}).Observe(SecondsSince(created_us_));
   }
@@ -221,7 +222,10 @@ void WebRtcLeg::OnIceSelectedPair(const IceCandidate& local, const IceCandidate&
                           {"remote_type", remote.type}});
 }
 
-void WebRtcLeg::OnDtlsSendData(const uint8_t* data, size_t len) { ice_->Send(data, len); }
+void WebRtcLeg::OnDtlsSendData(const uint8_t* data, size_t len) {
+  if (ice_->Send(data, len) || ice_connected_) return;
+  if (unsent_dtls_.size() < DtlsTransport::kMaxEarlyDatagrams) unsent_dtls_.emplace_back(data, data + len);
+}
 
 void WebRtcLeg::OnDtlsConnected(SrtpProfile profile, SrtpKeyMaterial keys) {
   srtp_in_ = CreateSrtpSession(SrtpImpl::kEvp, SrtpDirection::kInbound, profile, keys.remote);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "services/media-relay/dtls/dtls_transport.h"
 #include "services/media-relay/ice/ice_transport.h"
@@ -92,6 +93,10 @@ class WebRtcLeg final : public IceTransport::Listener, public DtlsTransport::Lis
   gint64 created_us_ = g_get_monotonic_time();
   gint64 dtls_started_us_ = 0;
   std::array<uint8_t, 2048> scratch_{};
+  // DTLS records sent before ICE selected a pair (libnice drops them): sent
+  // again as soon as a pair is selected, instead of waiting for the peer's
+  // retransmission.
+  std::vector<std::vector<uint8_t>> unsent_dtls_;
   Counters counters_;
 };
 

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "common/text/ascii.h"
+
 namespace webrtc2sip::signaling {
 namespace {
 
@@ -13,17 +15,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -44,7 +35,8 @@ std::string Md5Hex(std::string_view text) {
 std::string UrlDecode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -57,13 +49,15 @@ std::string UrlDecode(std::string_view text) {
 
 std::optional<DigestChallenge> ParseDigestChallenge(std::string_view value) {
   value = Trim(value);
-  if (value.size() < 7 || !IEquals(value.substr(0, 6), "Digest")) return std::nullopt;
+  if (value.size() < 7 || !EqualsIgnoreCase(value.substr(0, 6), "Digest")) return std::nullopt;
   value.remove_prefix(6);
   DigestChallenge c;
   // name=value or name="value", comma separated; quoted values may hold commas.
   size_t i = 0;
   while (i < value.size()) {
-    while (i < value.size() && (value[i] == ',' || std::isspace(static_cast<unsigned char>(value[i])))) ++i;
+    while (i < value.size() &&
+           (value[i] == ',' || std::isspace(static_cast<unsigned char>(value[i]))))
+      ++i;
     size_t eq = value.find('=', i);
     if (eq == std::string_view::npos) break;
     std::string_view name = Trim(value.substr(i, eq - i));
@@ -82,22 +76,26 @@ std::optional<DigestChallenge> ParseDigestChallenge(std::string_view value) {
       v = std::string(Trim(value.substr(i, end - i)));
       i = end;
     }
-    if (IEquals(name, "realm")) c.realm = v;
-    else if (IEquals(name, "nonce")) c.nonce = v;
-    else if (IEquals(name, "opaque")) c.opaque = v;
-    else if (IEquals(name, "algorithm")) c.algorithm = v;
-    else if (IEquals(name, "qop")) {
+    if (EqualsIgnoreCase(name, "realm"))
+      c.realm = v;
+    else if (EqualsIgnoreCase(name, "nonce"))
+      c.nonce = v;
+    else if (EqualsIgnoreCase(name, "opaque"))
+      c.opaque = v;
+    else if (EqualsIgnoreCase(name, "algorithm"))
+      c.algorithm = v;
+    else if (EqualsIgnoreCase(name, "qop")) {
       // "auth", "auth,auth-int": auth is what we do.
       for (size_t p = 0; p < v.size();) {
         size_t q = v.find(',', p);
         if (q == std::string::npos) q = v.size();
-        if (IEquals(Trim(std::string_view(v).substr(p, q - p)), "auth")) c.qop_auth = true;
+        if (EqualsIgnoreCase(Trim(std::string_view(v).substr(p, q - p)), "auth")) c.qop_auth = true;
         p = q + 1;
       }
     }
   }
   if (c.nonce.empty()) return std::nullopt;
-  if (!c.algorithm.empty() && !IEquals(c.algorithm, "MD5")) return std::nullopt;
+  if (!c.algorithm.empty() && !EqualsIgnoreCase(c.algorithm, "MD5")) return std::nullopt;
   return c;
 }
 
@@ -113,8 +111,8 @@ std::string DigestResponse(std::string_view ha1, std::string_view nonce, std::st
 }
 
 std::string DigestAuthorization(const DigestChallenge& c, std::string_view username,
-                                std::string_view ha1, std::string_view method,
-                                std::string_view uri, std::string cnonce, unsigned nonce_count) {
+                                std::string_view ha1, std::string_view method, std::string_view uri,
+                                std::string cnonce, unsigned nonce_count) {
   char nc[9];
   std::snprintf(nc, sizeof nc, "%08x", nonce_count);
   if (c.qop_auth && cnonce.empty()) {

@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "common/text/ascii.h"
+
 namespace webrtc2sip::signaling::sdp {
 namespace {
 
@@ -59,17 +61,6 @@ constexpr std::array<StaticType, 24> kStatic{{
     {31, "H261", 90000, 0, MEDIA_KIND_VIDEO}, {32, "MPV", 90000, 0, MEDIA_KIND_VIDEO},
     {33, "MP2T", 90000, 0, MEDIA_KIND_VIDEO}, {34, "H263", 90000, 0, MEDIA_KIND_VIDEO},
 }};
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
