@@ -34,10 +34,7 @@ def chromium_answer():
 class B2buaTest(unittest.IsolatedAsyncioTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="w2s-b2bua-")
-        cls.kam_port = w2s.free_port(socket.SOCK_DGRAM)
-        cls.domain = f"{w2s.LOOPBACK}:{cls.kam_port}"
-        cls.kamailio = w2s.start_kamailio(cls.kam_port, cls.workdir)
+        w2s.start_sip_network(cls, "w2s-b2bua-")
         cfg = w2s.signaling_config(cls.kam_port, allow_ha1_over_ws=True)
         relay_cfg = {"log": cfg["log"], "media_relay": cfg["media_relay"]}
         relay_cfg["media_relay"]["port_range"] = {"min": 30000, "max": 39999}
@@ -274,11 +271,9 @@ class MediaNodeFailureTest(unittest.IsolatedAsyncioTestCase):
         return proc
 
     async def test_a_dead_node_ends_its_calls_on_both_legs(self):
-        workdir = tempfile.mkdtemp(prefix="w2s-nodefail-")
-        kam_port = w2s.free_port(socket.SOCK_DGRAM)
-        domain = f"{w2s.LOOPBACK}:{kam_port}"
-        kamailio = w2s.start_kamailio(kam_port, workdir)
-        self.addCleanup(kamailio.kill)
+        w2s.start_sip_network(self, "w2s-nodefail-")
+        self.addCleanup(self.kamailio.kill)
+        kam_port, domain = self.kam_port, self.domain
         cfg = w2s.signaling_config(kam_port, session_lease_seconds=5)
         relays = [self.start_relay(cfg, "relay-a"), self.start_relay(cfg, "relay-b")]
         cfg["signaling"]["media_nodes"] = {"addresses": [r.grpc for r in relays]}

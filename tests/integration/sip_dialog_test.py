@@ -9,7 +9,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -20,10 +19,7 @@ from ws_sip import SDP_OFFER, Dialog, WsSipClient  # noqa: E402
 class SipDialogTest(unittest.IsolatedAsyncioTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="w2s-dialog-")
-        cls.kam_port = w2s.free_port(socket.SOCK_DGRAM)
-        cls.domain = f"{w2s.LOOPBACK}:{cls.kam_port}"
-        cls.kamailio = w2s.start_kamailio(cls.kam_port, cls.workdir)
+        w2s.start_sip_network(cls, "w2s-dialog-")
         cls.gw = w2s.start_signaling(w2s.signaling_config(cls.kam_port))
 
     @classmethod

@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import sys
-import tempfile
 import threading
 import unittest
 
@@ -58,11 +57,7 @@ class LossyRelay(threading.Thread):
 class SipProxyTest(unittest.IsolatedAsyncioTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="w2s-proxy-")
-        cls.kam_port = w2s.free_port(socket.SOCK_DGRAM)
-        # The SIP domain is the registrar itself, port included.
-        cls.domain = f"{w2s.LOOPBACK}:{cls.kam_port}"
-        cls.kamailio = w2s.start_kamailio(cls.kam_port, cls.workdir)
+        w2s.start_sip_network(cls, "w2s-proxy-")
         cls.cfg = w2s.signaling_config(cls.kam_port)
         cls.gw = w2s.start_signaling(cls.cfg)
 

@@ -27,6 +27,15 @@ struct ProxyMetrics {
       "webrtc2sip_sip_messages_total", "SIP messages received, by transport side and kind.",
       {"side", "kind"});
 
+  // Children with fixed labels, looked up once: they are touched per message.
+  metrics::Counter& ws_requests = messages.WithLabels({"ws", "request"});
+  metrics::Counter& ws_responses = messages.WithLabels({"ws", "response"});
+  metrics::Counter& net_requests = messages.WithLabels({"net", "request"});
+  metrics::Counter& net_responses = messages.WithLabels({"net", "response"});
+  metrics::Histogram& ws_to_net_latency = latency.WithLabels({"ws_to_net"});
+  metrics::Histogram& net_to_ws_latency = latency.WithLabels({"net_to_ws"});
+  metrics::Gauge& active_flows = flows.WithLabels({});
+
   static ProxyMetrics& Get() {
     static ProxyMetrics m;
     return m;

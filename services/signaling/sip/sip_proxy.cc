@@ -164,7 +164,7 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config,
     }
     ws_->Listen(ep);
   }
-  ProxyMetrics::Get().flows.WithLabels({}).Set(0);
+  ProxyMetrics::Get().active_flows.Set(0);
 }
 
 SipProxy::~SipProxy() {
@@ -196,7 +196,7 @@ void SipProxy::OnWsOpen(const WsPeer& peer) {
   conn->flow = flows_.Open(peer.id);
   conn->tokens = config_.limits().max_messages_per_second();
   connections_[peer.id] = std::move(conn);
-  ProxyMetrics::Get().flows.WithLabels({}).Set(static_cast<double>(flows_.size()));
+  ProxyMetrics::Get().active_flows.Set(static_cast<double>(flows_.size()));
   log::Debug("flow opened", {{"conn", std::to_string(peer.id)}, {"peer", peer.ip}});
 }
 
@@ -224,7 +224,7 @@ void SipProxy::OnWsClose(ConnectionId id, WsCloseReason) {
   if (b2bua_) b2bua_->OnBrowserGone(id);
   flows_.Close(id);
   connections_.erase(id);
-  ProxyMetrics::Get().flows.WithLabels({}).Set(static_cast<double>(flows_.size()));
+  ProxyMetrics::Get().active_flows.Set(static_cast<double>(flows_.size()));
   // Requests still waiting for this browser will never be answered by it.
   for (auto& [tid, in] : incoming_) {
     if (in->conn == id && !in->finishing && in->irq) {
@@ -274,7 +274,7 @@ void SipProxy::OnWsMessage(ConnectionId id, std::string_view message, bool binar
     case SipMessage::ParseResult::kOk:
       break;
   }
-  ProxyMetrics::Get().messages.WithLabels({"ws", msg.is_request() ? "request" : "response"}).Inc();
+  (msg.is_request() ? ProxyMetrics::Get().ws_requests : ProxyMetrics::Get().ws_responses).Inc();
   if (msg.is_request()) {
     if (!AllowMessage(conn)) {
       ProxyMetrics::Get().Drop("rate_limited");
@@ -395,7 +395,7 @@ bool SipProxy::SendToNextTarget(Outgoing& out) {
                                    reinterpret_cast<nta_outgoing_magic_t*>(&out),
                                    URL_STRING_MAKE(route.c_str()), raw, TAG_END());
     if (out.orq) {
-      ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - out.start));
+      ProxyMetrics::Get().ws_to_net_latency.Observe(Seconds(Clock::now() - out.start));
       log::Debug("request to network", {{"call_id", out.call_id}, {"method", out.method_name},
                                         {"target", route}});
       return true;
@@ -437,7 +437,7 @@ void SipProxy::HandleWsAck(Connection& conn, SipMessage msg, Clock::time_point s
     ProxyMetrics::Get().Drop("unroutable");
     return;
   }
-  ProxyMetrics::Get().latency.WithLabels({"ws_to_net"}).Observe(Seconds(Clock::now() - start));
+  ProxyMetrics::Get().ws_to_net_latency.Observe(Seconds(Clock::now() - start));
 }
 
 void SipProxy::HandleWsCancel(Connection& conn, SipMessage msg) {
@@ -492,7 +492,7 @@ int SipProxy::OnNetRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* i
 
 int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
   const auto start = Clock::now();
-  ProxyMetrics::Get().messages.WithLabels({"net", "request"}).Inc();
+  ProxyMetrics::Get().net_requests.Inc();
   const sip_method_t method = sip->sip_request->rq_method;
   SipMessage msg = SipMessage::Ref(nta_incoming_getrequest(irq)).Clone();
   if (!msg) return 500;
@@ -556,7 +556,7 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
   if (method == sip_method_ack) {
     ws_->Send(conn.peer.id, msg.ToString());
     nta_incoming_destroy(irq);
-    ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+    ProxyMetrics::Get().net_to_ws_latency.Observe(Seconds(Clock::now() - start));
     return 0;
   }
   // A stateful proxy answers an INVITE with 100 at once: the UDP side stops
@@ -578,7 +578,7 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
   in->timer = g_timeout_add(method == sip_method_invite ? kBrowserInviteTimeoutMs
                                                         : kBrowserRequestTimeoutMs,
                             &SipProxy::OnIncomingTimeout, in.get());
-  ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+  ProxyMetrics::Get().net_to_ws_latency.Observe(Seconds(Clock::now() - start));
   incoming_by_branch_[branch] = in->id;
   incoming_.emplace(in->id, std::move(in));
   return 0;
@@ -601,7 +601,7 @@ int SipProxy::OnNetResponse(nta_outgoing_magic_t* magic, nta_outgoing_t*, const 
 void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
   const auto start = Clock::now();
   const int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-  ProxyMetrics::Get().messages.WithLabels({"net", "response"}).Inc();
+  ProxyMetrics::Get().net_responses.Inc();
   if (out.final_status >= 200 && !(status >= 200 && status < 300)) return;
 
   // RFC 3263 4.3: a 503 or a timeout (nta's own 408, or a transport error)
@@ -651,7 +651,7 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
         if (!text.empty()) ws_->Send(out.conn, std::move(text));
       }
     }
-    ProxyMetrics::Get().latency.WithLabels({"net_to_ws"}).Observe(Seconds(Clock::now() - start));
+    ProxyMetrics::Get().net_to_ws_latency.Observe(Seconds(Clock::now() - start));
   }
   if (status >= 200) {
     FinishOutgoing(out.id, out.method == sip_method_invite ? kInviteLingerMs : 0);

@@ -261,3 +261,13 @@ def start_dnsmasq(port, options, workdir):
             return proc
         time.sleep(0.05)
     raise TimeoutError("dnsmasq did not start")
+
+
+def start_sip_network(owner, prefix):
+    """The SIP network of a test class: a work directory and Kamailio as
+    registrar on a free UDP port; the SIP domain is the registrar itself,
+    port included. Sets owner.workdir, .kam_port, .domain, .kamailio."""
+    owner.workdir = tempfile.mkdtemp(prefix=prefix)
+    owner.kam_port = free_port(socket.SOCK_DGRAM)
+    owner.domain = f"{LOOPBACK}:{owner.kam_port}"
+    owner.kamailio = start_kamailio(owner.kam_port, owner.workdir)
