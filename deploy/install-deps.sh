@@ -34,6 +34,9 @@ test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
   chromium nodejs npm tshark sox iproute2 procps dnsmasq-base openssl
+  # tests/deploy: the Helm chart rendered by a Go renderer built from these.
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+  golang-github-xeipuuv-gojsonschema-dev
 )
 
 groups=("$@")

@@ -10,5 +10,7 @@ build=${W2S_BUILD_DIR:-$top/build}
 "$top/deploy/build.sh"
 # The browser tests' JavaScript (JsSIP, SIP.js, playwright-core) from npm.
 (cd "$top/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+# The chart test's Kubernetes schema validators (kubernetes-models) from npm.
+(cd "$top/tests/deploy" && npm ci --no-audit --no-fund --loglevel=error)
 cd "$build"
 ctest --output-on-failure --timeout 600 "$@"
