@@ -200,7 +200,7 @@ class ChartTest(unittest.TestCase):
         code, out = validate(broken)
         self.assertEqual(code, 1, out)
         self.assertIn("/spec/template/spec/hostNetwrok: unknown field", out)
-        self.assertIn("/spec/replicas must be integer", out)
+        self.assertIn('/spec/replicas type {"type":"integer"}', out)
         self.assertIn('{"missingProperty":"port"}', out)
         self.assertIn("autoscaling/v9 HorizontalPodAutoscaler is not a known Kubernetes kind", out)
         self.assertEqual(out.count(": valid "), 0, out)

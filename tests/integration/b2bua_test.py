@@ -16,19 +16,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import w2s  # noqa: E402
+from breaker import chromium_answer, chromium_offer, start_media_relay  # noqa: E402
 from ws_sip import WsSipClient  # noqa: E402
-
-
-def chromium_offer():
-    with open(os.path.join(w2s.SOURCE_DIR, "tests/unit/signaling/testdata/jssip/03-INVITE-outgoing-call.sip"),
-              newline="") as f:
-        return f.read().split("\r\n\r\n", 1)[1]
-
-
-def chromium_answer():
-    with open(os.path.join(w2s.SOURCE_DIR, "tests/unit/signaling/testdata/jssip/16-200-INVITE-incoming-call.sip"),
-              newline="") as f:
-        return f.read().split("\r\n\r\n", 1)[1]
 
 
 class B2buaTest(unittest.IsolatedAsyncioTestCase):
@@ -258,16 +247,8 @@ class MediaNodeFailureTest(unittest.IsolatedAsyncioTestCase):
     next call goes to the surviving node."""
 
     def start_relay(self, cfg, name):
-        relay_cfg = {"log": cfg["log"], "media_relay": dict(cfg["media_relay"])}
-        grpc_port, http_port = w2s.free_port(), w2s.free_port()
-        relay_cfg["media_relay"]["grpc_listen"] = f"{w2s.LOOPBACK}:{grpc_port}"
-        relay_cfg["media_relay"]["http_listen"] = f"{w2s.LOOPBACK}:{http_port}"
-        path = w2s.write_config(relay_cfg)
-        proc = w2s.Process([w2s.binary("webrtc2sip-media-relay"), "--config", path], name)
+        proc = start_media_relay(cfg, name)
         self.addCleanup(proc.kill)
-        proc.wait_http(http_port)
-        proc.grpc = f"{w2s.LOOPBACK}:{grpc_port}"
-        proc.http_port = http_port
         return proc
 
     async def test_a_dead_node_ends_its_calls_on_both_legs(self):
