@@ -242,7 +242,8 @@ int main(int argc, char** argv) {
   r.Add("non2xx", total.non2xx);
   r.Add("timeouts", total.timeouts);
   r.Add("closed", total.closed);
-  r.Add("failures", total.non2xx + total.timeouts + total.closed);
+  r.Add("bad_answers", total.bad_answers);
+  r.Add("failures", total.non2xx + total.timeouts + total.closed + total.bad_answers);
   r.Add("tps", total.ok / window_s, 1);
   r.Add("lat_p50_ms", QuantileMs(total.latency_us, 0.50));
   r.Add("lat_p90_ms", QuantileMs(total.latency_us, 0.90));
@@ -272,7 +273,8 @@ int main(int argc, char** argv) {
   r.Print();
   // For diagnosis, off the result line: the first failure as received.
   if (!total.first_failure.empty()) {
-    std::fprintf(stderr, "first non-2xx response:\n%s\n", total.first_failure.c_str());
+    std::fprintf(stderr, "first failed response (non-2xx, or a 200 without a WebRTC answer):\n%s\n",
+                 total.first_failure.c_str());
   }
   return total.opened > 0 ? 0 : 1;
 }

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -21,8 +23,11 @@ double Number(std::string_view name, const char* value, double min, double max) 
 
 void ParseTarget(LoadOptions& o) {
   std::string_view t = o.target;
-  if (t.substr(0, 5) != "ws://") throw std::invalid_argument("--target: only ws:// URLs");
-  t.remove_prefix(5);
+  o.udp = t.substr(0, 6) == "udp://";
+  if (t.substr(0, 5) != "ws://" && !o.udp) {
+    throw std::invalid_argument("--target: only ws:// or udp:// URLs");
+  }
+  t.remove_prefix(o.udp ? 6 : 5);
   const size_t slash = t.find('/');
   o.path = slash == std::string_view::npos ? "/" : std::string(t.substr(slash));
   o.host = std::string(t.substr(0, slash));
@@ -34,6 +39,35 @@ void ParseTarget(LoadOptions& o) {
   if (inet_pton(AF_INET, ip.c_str(), &o.address.sin_addr) != 1) {
     throw std::invalid_argument("--target: '" + ip + "' is not an IPv4 address");
   }
+}
+
+// An SDP from a file, or the body of a captured SIP message (after the blank
+// line), with every line ending made CRLF.
+std::string ReadSdp(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(std::string("--sdp: cannot read ") + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (text.rfind("v=0", 0) != 0) {
+    size_t blank = text.find("\r\n\r\n");
+    size_t skip = 4;
+    if (blank == std::string::npos) blank = text.find("\n\n"), skip = 2;
+    if (blank == std::string::npos) throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
+    text.erase(0, blank + skip);
+  }
+  std::string sdp;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) (sdp += line) += "\r\n";
+    pos = end + 1;
+  }
+  if (sdp.rfind("v=0", 0) != 0) throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
+  return sdp;
 }
 
 }  // namespace
@@ -55,6 +89,7 @@ const char* ScenarioName(Scenario s) {
 void PrintUsage() {
   std::fputs(
       "usage: sipws_load --target ws://IP:PORT[/path] --scenario register|options|invite|idle\n"
+      "  --target udp://IP:PORT   SIP straight over UDP instead (a baseline without a proxy)\n"
       "  --domain D            SIP domain (From/To, default Request-URI sip:D)\n"
       "  --ruri URI            Request-URI (invite default: sip:uas@D)\n"
       "  --connections N       WebSocket connections (10)\n"
@@ -69,6 +104,11 @@ void PrintUsage() {
       "  --source-ips M        spread connections over 127.0.0.1..127.0.0.M (1)\n"
       "  --hold S              idle: hold the connections S seconds; 0 = until SIGTERM (0)\n"
       "  --user-prefix P       user part prefix (b)\n"
+      "  --contact-params P    appended to the Contact URI, e.g. ';rtcweb-breaker=yes'\n"
+      "  --sdp FILE            invite: the offer, from an SDP file or a captured SIP message\n"
+      "                        (default: a plain RTP/AVP PCMU/PCMA offer)\n"
+      "  --check-webrtc-answer invite: a 200 whose SDP lacks a=fingerprint or a=ice-ufrag\n"
+      "                        is a failure (bad_answers)\n"
       "  --json                print the result as JSON instead of key=value\n"
       "  --marks               print event=window_start/window_end lines when they happen\n"
       "idle prints 'event=ready ...' once every connection is open, then holds them.\n",
@@ -85,6 +125,10 @@ LoadOptions ParseOptions(int argc, char** argv) {
     }
     if (arg == "--marks") {
       o.marks = true;
+      continue;
+    }
+    if (arg == "--check-webrtc-answer") {
+      o.check_webrtc_answer = true;
       continue;
     }
     if (arg == "--help" || arg == "-h") {
@@ -137,6 +181,10 @@ LoadOptions ParseOptions(int argc, char** argv) {
       o.hold_s = Number(arg, v, 0, 86400);
     } else if (arg == "--user-prefix") {
       o.user_prefix = v;
+    } else if (arg == "--contact-params") {
+      o.contact_params = v;
+    } else if (arg == "--sdp") {
+      o.invite_sdp = ReadSdp(v);
     } else {
       throw std::invalid_argument("unknown option " + std::string(arg));
     }

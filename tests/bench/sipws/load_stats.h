@@ -16,6 +16,7 @@ struct LoadStats {
   uint64_t non2xx = 0;
   uint64_t timeouts = 0;
   uint64_t closed = 0;               // in flight on a connection that closed
+  uint64_t bad_answers = 0;          // invite: a 200 whose SDP is not a WebRTC answer
   std::vector<uint32_t> latency_us;  // request sent -> final response
   std::vector<uint32_t> bye_us;      // invite only: BYE sent -> its final response
   std::map<int, uint64_t> codes;     // non-2xx final statuses
@@ -29,7 +30,7 @@ struct LoadStats {
 
   void Merge(LoadStats&& o) {
     started += o.started, ok += o.ok, non2xx += o.non2xx, timeouts += o.timeouts;
-    closed += o.closed;
+    closed += o.closed, bad_answers += o.bad_answers;
     latency_us.insert(latency_us.end(), o.latency_us.begin(), o.latency_us.end());
     bye_us.insert(bye_us.end(), o.bye_us.begin(), o.bye_us.end());
     for (auto [code, n] : o.codes) codes[code] += n;

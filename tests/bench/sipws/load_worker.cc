@@ -58,7 +58,8 @@ LoadWorker::LoadWorker(const LoadOptions& options, RunControl& control, uint32_t
   for (uint32_t i = 0; i < conn_count; ++i) {
     conns_.push_back(std::make_unique<WsConnection>(
         epoll_fd_, *this, i,
-        (uint64_t{control.run_id} << 32) ^ ((first_conn + i) * 0x9E3779B97F4A7C15ULL)));
+        (uint64_t{control.run_id} << 32) ^ ((first_conn + i) * 0x9E3779B97F4A7C15ULL),
+        options.udp));
   }
   dirty_flag_.assign(conn_count, 0);
   opened_.assign(conn_count, 0);
@@ -258,7 +259,7 @@ void LoadWorker::SendRequest(Slot& slot, const char* method, uint32_t cseq,
   t += method;
   t += ' ';
   t += in_dialog ? slot.target : options_.ruri;
-  t += " SIP/2.0\r\nVia: SIP/2.0/WS w";
+  t += options_.udp ? " SIP/2.0\r\nVia: SIP/2.0/UDP w" : " SIP/2.0\r\nVia: SIP/2.0/WS w";
   AppendNumber(t, id_);
   t += 'c';
   AppendNumber(t, slot.conn);
@@ -309,14 +310,17 @@ void LoadWorker::SendRequest(Slot& slot, const char* method, uint32_t cseq,
     AppendNumber(t, id_);
     t += 'c';
     AppendNumber(t, slot.conn);
-    t += ".invalid;transport=ws>\r\n";
+    t += ".invalid;transport=ws";
+    t += options_.contact_params;
+    t += ">\r\n";
   }
   if (options_.scenario == Scenario::kRegister) t += "Expires: 600\r\n";
   if (with_sdp) {
+    const std::string_view sdp = options_.invite_sdp.empty() ? kSdp : options_.invite_sdp;
     t += "Content-Type: application/sdp\r\nContent-Length: ";
-    AppendNumber(t, kSdp.size());
+    AppendNumber(t, sdp.size());
     t += "\r\n\r\n";
-    t += kSdp;
+    t += sdp;
   } else {
     t += "Content-Length: 0\r\n\r\n";
   }
@@ -333,6 +337,7 @@ bool LoadWorker::StartTransaction(Slot& slot, int64_t now) {
   ++slot.cseq;
   slot.to.clear();
   slot.record_route.clear();
+  slot.bad_answer = false;
   switch (options_.scenario) {
     case Scenario::kRegister:
       slot.phase = Phase::kRequest;
@@ -357,7 +362,9 @@ bool LoadWorker::StartTransaction(Slot& slot, int64_t now) {
 
 void LoadWorker::Complete(Slot& slot, int64_t now, bool ok, int status) {
   if (Recording(now)) {
-    if (ok) {
+    if (ok && slot.bad_answer) {
+      ++stats_.bad_answers;
+    } else if (ok) {
       ++stats_.ok;
     } else if (status == 0) {
       ++stats_.timeouts;
@@ -455,6 +462,11 @@ void LoadWorker::OnWsMessage(WsConnection& conn, std::string_view message) {
         SendAck(s, false);
         Complete(s, now, false, r.status);
         return;
+      }
+      if (options_.check_webrtc_answer && (r.body.find("\r\na=fingerprint:") == std::string_view::npos ||
+                                           r.body.find("\r\na=ice-ufrag:") == std::string_view::npos)) {
+        s.bad_answer = true;
+        if (stats_.first_failure.empty()) stats_.first_failure.assign(message);
       }
       s.to.assign(r.to);
       s.target.assign(r.contact);

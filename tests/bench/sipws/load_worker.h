@@ -54,6 +54,7 @@ class LoadWorker final : public WsConnection::Listener {
     uint32_t invite_cseq = 0;
     uint32_t call = 0;  // Call-ID generation (fixed for REGISTER)
     Phase phase = Phase::kFree;
+    bool bad_answer = false;  // invite: the 200 was not a WebRTC answer (--check-webrtc-answer)
     int64_t sent_ns = 0;
     int64_t deadline_ns = 0;
     std::string to;      // dialog: To with the remote tag

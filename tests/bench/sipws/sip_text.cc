@@ -47,6 +47,7 @@ bool ParseResponse(std::string_view text, SipResponse& out) {
   while (pos != std::string_view::npos) {
     pos += 2;
     const size_t end = text.find("\r\n", pos);
+    if (end == pos) out.body = text.substr(pos + 2);
     if (end == std::string_view::npos || end == pos) break;  // end of the head
     const std::string_view line = text.substr(pos, end - pos);
     pos = end;

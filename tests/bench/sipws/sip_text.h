@@ -19,6 +19,7 @@ struct SipResponse {
   std::string_view to;                         // whole header value, with the tag
   std::string_view contact;                    // the URI inside <>, or the bare value
   std::vector<std::string_view> record_route;  // entries in message order
+  std::string_view body;                       // after the blank line
 };
 
 // False when `text` is not a SIP response with Call-ID and CSeq.

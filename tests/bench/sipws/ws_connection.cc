@@ -41,8 +41,9 @@ std::string_view HeaderValue(std::string_view head, std::string_view name) {
 
 }  // namespace
 
-WsConnection::WsConnection(int epoll_fd, Listener& listener, uint32_t index, uint64_t seed)
-    : epoll_fd_(epoll_fd), listener_(listener), index_(index), rng_(seed | 1) {}
+WsConnection::WsConnection(int epoll_fd, Listener& listener, uint32_t index, uint64_t seed,
+                           bool udp)
+    : epoll_fd_(epoll_fd), listener_(listener), index_(index), rng_(seed | 1), udp_(udp) {}
 
 WsConnection::~WsConnection() {
   if (fd_ >= 0) ::close(fd_);
@@ -59,6 +60,7 @@ uint32_t WsConnection::NextMask() {
 
 bool WsConnection::Connect(const sockaddr_in& target, const sockaddr_in* source,
                            const std::string& host, const std::string& path) {
+  if (udp_) return ConnectUdp(target);
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return false;
   int one = 1;
@@ -97,6 +99,41 @@ bool WsConnection::Connect(const sockaddr_in& target, const sockaddr_in* source,
   return true;
 }
 
+bool WsConnection::ConnectUdp(const sockaddr_in& target) {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return false;
+  const int buf = 4 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&target), sizeof target) != 0) {
+    Fail(std::string("connect: ") + std::strerror(errno));
+    return true;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = index_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd_, &ev) != 0) {
+    Fail(std::string("epoll_ctl: ") + std::strerror(errno));
+    return true;
+  }
+  state_ = State::kOpen;
+  listener_.OnWsOpen(*this);
+  return true;
+}
+
+void WsConnection::ReadDatagrams() {
+  thread_local char scratch[65536];
+  while (state_ == State::kOpen) {
+    const ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) return;
+      return Fail(std::string("recv: ") + std::strerror(errno));
+    }
+    if (n > 4) listener_.OnWsMessage(*this, std::string_view(scratch, static_cast<size_t>(n)));
+  }
+}
+
 void WsConnection::WatchWritable(bool on) {
   if (on == watching_out_ || fd_ < 0) return;
   epoll_event ev{};
@@ -123,7 +160,7 @@ void WsConnection::Fail(std::string_view why) {
 
 void WsConnection::Close(bool polite) {
   if (state_ == State::kClosed) return;
-  if (polite && state_ == State::kOpen) {
+  if (polite && state_ == State::kOpen && !udp_) {
     const char code[2] = {0x03, static_cast<char>(0xE8)};  // 1000, normal closure
     QueueFrame(kCloseFrame, std::string_view(code, 2));
     Flush();
@@ -201,11 +238,20 @@ void WsConnection::QueueFrame(uint8_t opcode, std::string_view payload) {
 
 void WsConnection::SendText(std::string_view payload) {
   if (state_ != State::kOpen) return;
+  if (udp_) {
+    // A datagram at once; a full socket buffer loses it, as UDP would.
+    if (::send(fd_, payload.data(), payload.size(), MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
+        errno != ECONNREFUSED) {
+      Fail(std::string("send: ") + std::strerror(errno));
+    }
+    return;
+  }
   QueueFrame(kText, payload);
 }
 
 void WsConnection::OnReadable() {
   if (fd_ < 0) return;
+  if (udp_) return ReadDatagrams();
   if (state_ == State::kConnecting) {
     OnWritable();
     if (fd_ < 0) return;

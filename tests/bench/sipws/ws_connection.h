@@ -4,6 +4,10 @@
 // TCP socket registered with its owner's epoll. Sans threads: the owner calls
 // OnReadable/OnWritable on readiness and Flush() once per loop turn, so many
 // messages queued in one turn leave in one write().
+//
+// With `udp`, the same interface over a connected UDP socket instead (one SIP
+// message per datagram, open at once, no handshake): the baseline of the
+// breaker benchmark, where the generator talks straight to a UDP SIP peer.
 
 #include <netinet/in.h>
 
@@ -27,7 +31,7 @@ class WsConnection {
 
   enum class State { kIdle, kConnecting, kHandshake, kOpen, kClosed };
 
-  WsConnection(int epoll_fd, Listener& listener, uint32_t index, uint64_t seed);
+  WsConnection(int epoll_fd, Listener& listener, uint32_t index, uint64_t seed, bool udp = false);
   ~WsConnection();
   WsConnection(const WsConnection&) = delete;
   WsConnection& operator=(const WsConnection&) = delete;
@@ -48,8 +52,11 @@ class WsConnection {
   State state() const { return state_; }
   uint32_t index() const { return index_; }
   bool has_output() const { return out_.size() > out_sent_; }
+  bool udp() const { return udp_; }
 
  private:
+  bool ConnectUdp(const sockaddr_in& target);
+  void ReadDatagrams();
   void QueueFrame(uint8_t opcode, std::string_view payload);
   bool ReadHandshake();
   void ReadFrames();
@@ -61,6 +68,7 @@ class WsConnection {
   Listener& listener_;
   uint32_t index_;
   uint64_t rng_;
+  bool udp_;
   int fd_ = -1;
   State state_ = State::kIdle;
   bool watching_out_ = false;
