@@ -126,7 +126,13 @@ class B2buaTest(unittest.IsolatedAsyncioTestCase):
         tshark = w2s.Process(["tshark", "-i", "lo", "-f", f"udp port {self.kam_port}", "-w", capture],
                              "tshark")
         self.addCleanup(tshark.kill)
-        await asyncio.sleep(1.5)
+        for _ in range(300):  # dumpcap says so once it really captures
+            if "Capturing on" in tshark.output():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            self.fail("tshark did not start capturing:\n" + tshark.output())
+        await asyncio.sleep(0.5)
         cseq = await self.invite(c, uri, call_id)
         ok = await c.response_to(call_id, cseq, "INVITE", timeout=20)
         self.assertEqual(ok.status, 200, ok.text)

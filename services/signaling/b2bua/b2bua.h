@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "services/signaling/media/media_node_pool.h"
@@ -72,32 +73,63 @@ class B2bua final : public MediaNodePool::Listener {
   struct Call;
   using Clock = std::chrono::steady_clock;
 
+  // b2bua_outgoing.cc: browser -> SIP network.
   void StartOutgoing(ConnectionId conn, SipMessage invite);
   void OnMediaCreated(uint64_t id, grpc::Status status, media::v1::CreateSessionResponse response,
                       MediaSessionRef ref);
   void SendNetworkInvite(Call& call, const std::string& authorization_header,
                          const std::string& authorization_value);
   static int OnInviteResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
-  void HandleInviteResponse(Call& call, const sip_t* sip);
+  void HandleInviteResponse(Call& call, nta_outgoing_t* orq, const sip_t* sip);
   void ApplyLegacyAnswer(Call& call, const sip_t* sip, int status);
+
+  // b2bua_incoming.cc: SIP network -> browser.
+  void OnIncomingMediaCreated(uint64_t id, grpc::Status status,
+                              media::v1::CreateSessionResponse response, MediaSessionRef ref);
+  void HandleBrowserAnswer(Call& call, SipMessage& msg);
+  void ReplyNetworkProvisional(Call& call, int status, const char* phrase);
+  static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
+  static int OnNetworkPrack(nta_reliable_magic_t* magic, nta_reliable_t* rel, nta_incoming_t* prack,
+                            const sip_t* sip);
+
+  // b2bua_in_dialog.cc: requests inside an established call, both ways.
   static int OnNetworkDialogRequest(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
                                     const sip_t* sip);
   int HandleNetworkDialogRequest(Call& call, nta_incoming_t* irq, const sip_t* sip);
   void HandleBrowserInDialog(Call& call, SipMessage& msg);
-  // Incoming calls: the B2BUA is the browser's UAC and the network's UAS.
-  void OnIncomingMediaCreated(uint64_t id, grpc::Status status,
-                              media::v1::CreateSessionResponse response, MediaSessionRef ref);
-  void HandleBrowserAnswer(Call& call, SipMessage& msg);
-  static int OnIncomingEvent(nta_incoming_magic_t* magic, nta_incoming_t* irq, const sip_t* sip);
-  std::string BrowserRequest(Call& call, const char* method, uint32_t cseq, const std::string& branch,
-                             const std::string& sdp);
+  void HandleBrowserInDialogResponse(Call& call, SipMessage& msg);
+  void StartBrowserReoffer(Call& call, SipMessage& msg);
+  static int OnReofferResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
+  void FinishBrowserReoffer(Call& call, nta_outgoing_t* orq, const sip_t* sip);
+  int StartNetworkReoffer(Call& call, nta_incoming_t* irq, const sip_t* sip);
+  void FinishNetworkReoffer(Call& call, SipMessage& answer);
+  void ForwardToBrowser(Call& call, nta_incoming_t* irq, const sip_t* sip);
+  void ForwardToNetwork(Call& call, SipMessage& msg);
+  static int OnForwardedResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
+  bool RelayDtmfInfo(Call& call, SipMessage& msg);
+  // RFC 4028 on the network leg.
+  void ArmSessionTimer(Call& call);
+  static gboolean OnSessionTimer(gpointer call);
+  void SendSessionRefresh(Call& call);
+  void SendNetworkAck(Call& call, nta_outgoing_t* invite);
+  static int OnRefreshResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
 
+  // b2bua.cc: the browser's dialog by hand, endings.
+  std::string BrowserRequest(Call& call, const char* method, uint32_t cseq, const std::string& branch,
+                             std::string_view extra_headers, std::string_view content_type,
+                             std::string_view body);
+  std::string BrowserResponse(Call& call, const SipMessage& request, int status,
+                              std::string_view reason, std::string_view extra_headers = {},
+                              std::string_view sdp = {});
   void ReplyBrowser(Call& call, int status, std::string_view reason, const std::string& sdp = {});
   void SendByeToBrowser(Call& call);
   void SendByeToNetwork(Call& call);
+  std::string NetworkContact(const Call& call) const;
+  std::string BrowserContact(const Call& call) const;
   // Ends the call: media released, both dialogs forgotten (later loop turn).
   void End(Call& call, const std::string& outcome);
   static gboolean OnReap(gpointer self);
+  Call* Find(uint64_t id);
 
   Host& host_;
   SipStack& stack_;
