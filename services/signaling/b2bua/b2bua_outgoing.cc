@@ -194,9 +194,19 @@ void B2bua::HandleInviteResponse(Call& call, nta_outgoing_t* orq, const sip_t* s
   if (status < 200) {
     // A reliable provisional response (RFC 3262) is PRACKed on the network
     // side; toward the browser 18x go plain (hop by hop in a B2BUA).
-    if (sip->sip_rseq && sip_has_feature(sip->sip_require, "100rel")) {
-      if (sip->sip_to && sip->sip_to->a_tag && !call.confirmed) nta_leg_rtag(call.leg, sip->sip_to->a_tag);
-      nta_leg_client_route(call.leg, sip->sip_record_route, sip->sip_contact);
+    if (sip->sip_rseq && sip_has_feature(sip->sip_require, "100rel") && sip->sip_to &&
+        sip->sip_to->a_tag) {
+      if (!nta_leg_get_rtag(call.leg)) {
+        nta_leg_rtag(call.leg, sip->sip_to->a_tag);
+        nta_leg_client_route(call.leg, sip->sip_record_route, sip->sip_contact);
+        // nta PRACKs on the transaction of this To tag (RFC 3261 forking).
+        if (nta_outgoing_t* tagged = nta_outgoing_tagged(
+                orq, &B2bua::OnInviteResponse, reinterpret_cast<nta_outgoing_magic_t*>(&call),
+                sip->sip_to->a_tag, sip->sip_rseq)) {
+          if (call.invite_orq) nta_outgoing_destroy(call.invite_orq);
+          call.invite_orq = orq = tagged;
+        }
+      }
       nta_outgoing_t* prack = nta_outgoing_prack(call.leg, orq, nullptr, nullptr, nullptr, sip, TAG_END());
       if (prack) nta_outgoing_destroy(prack);
     }

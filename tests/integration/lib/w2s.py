@@ -169,12 +169,12 @@ def wait_udp_sip(port, proc, timeout=10):
     raise TimeoutError(f"{proc.name} does not answer SIP on {port}:\n{proc.output()}")
 
 
-def sipp(scenario, target, port, service=None, calls=1, extra=(), name="sipp"):
+def sipp(scenario, target, port, service=None, calls=1, extra=(), name="sipp", timeout="30s"):
     """Starts SIPp with one of tests/integration/sipp/*.xml; returns the Process."""
     path = os.path.join(SOURCE_DIR, "tests/integration/sipp", scenario)
     argv = ["sipp", "-sf", path, "-i", LOOPBACK, "-p", str(port), "-mi", LOOPBACK,
             "-mp", str(free_port(socket.SOCK_DGRAM, even=True)), "-m", str(calls),
-            "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err",
+            "-timeout", timeout, "-timeout_error", "-nostdin", "-trace_err",
             "-error_file", f"/tmp/w2s-sipp-{port}-errors.log"]
     if service:
         argv += ["-s", service]
