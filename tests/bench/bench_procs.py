@@ -45,6 +45,26 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
+def context_switches(pids):
+    """Voluntary + involuntary context switches of every thread of the given
+    processes so far (dead ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
+
+
 def memory_kib(pids):
     """(sum of Pss, sum of VmRSS) in KiB. Pss splits pages shared between
     processes (Kamailio's shared memory) so the sum counts them once."""
@@ -94,28 +114,36 @@ def udp_drops_by_port():
 
 class CpuMeter:
     """CPU used by named groups of processes between start() and stop(),
-    by everything else on the machine over the same wall time, and the UDP
-    datagrams dropped meanwhile."""
+    by everything else on the machine over the same wall time, the UDP
+    datagrams dropped meanwhile, and with `switches` the groups' context
+    switches."""
 
-    def __init__(self, groups):
+    def __init__(self, groups, switches=False):
         self.groups = groups  # name -> list of pids
+        self.switches = switches
 
     def start(self):
         self.t0 = time.monotonic()
         self.machine0 = machine_busy_seconds()
         self.c0 = {name: cpu_seconds(pids) for name, pids in self.groups.items()}
+        if self.switches:
+            self.s0 = {name: context_switches(pids) for name, pids in self.groups.items()}
         self.udp0 = udp_counters()
         self.ports0 = udp_drops_by_port()
 
     def stop(self):
         wall = max(time.monotonic() - self.t0, 1e-6)
         used = {name: cpu_seconds(pids) - self.c0[name] for name, pids in self.groups.items()}
+        if self.switches:
+            switched = {name: context_switches(pids) - self.s0[name] for name, pids in self.groups.items()}
         machine = machine_busy_seconds() - self.machine0
         out = {f"{name}_cpu_s": round(v, 3) for name, v in used.items()}
         out.update({f"{name}_cores": round(v / wall, 3) for name, v in used.items()})
         out["machine_cores"] = round(machine / wall, 3)
         out["others_cores"] = round(max(machine - sum(used.values()), 0) / wall, 3)
         out["wall_s"] = round(wall, 3)
+        if self.switches:
+            out.update({f"{name}_ctxsw": n for name, n in switched.items()})
         udp = udp_counters()
         out["udp_drops"] = udp["RcvbufErrors"] - self.udp0["RcvbufErrors"]
         ports = udp_drops_by_port()

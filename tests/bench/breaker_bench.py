@@ -319,7 +319,7 @@ def run_load(side, uas, rate):
     gen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1,
                            preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
     groups = dict(side.groups, uas=[uas.proc.pid], generator=[gen.pid])
-    meter = CpuMeter(groups)
+    meter = CpuMeter(groups, switches=True)
     timer = threading.Timer(ARGS.duration + ARGS.warmup + 60, lambda: gen.poll() is None and gen.kill())
     timer.daemon = True
     timer.start()
@@ -348,6 +348,8 @@ def run_load(side, uas, rate):
     result["server_cpu_s"] = round(sum(cpu[f"{n}_cpu_s"] for n in server), 3)
     result["server_cores"] = round(sum(cpu[f"{n}_cores"] for n in server), 3)
     result["server_us_per_setup"] = round(result["server_cpu_s"] * 1e6 / max(result["ok"], 1), 1)
+    # Thread wake-ups per call: each is a chance to wait for a CPU on a busy machine.
+    result["server_ctxsw_per_setup"] = round(sum(cpu[f"{n}_ctxsw"] for n in server) / max(result["ok"], 1), 1)
     if result["failures"] and stderr:
         result["failure_sample"] = stderr[-1500:]
     return result
@@ -442,6 +444,7 @@ def report(runs, rate, load_before, load_after):
     row("p99 setup at max (ms)", "max", "lat_p99_ms", 2)
     row("server CPU at max (cores)", "max", "server_cores", 2)
     row("server CPU per setup (us)", "max", "server_us_per_setup", 0)
+    row("server context switches per setup at max", "max", "server_ctxsw_per_setup", 1)
     row("failures at max", "max", "failures", 0)
     if rate:
         row(f"p50 setup at {rate}/s (ms)", "rate", "lat_p50_ms", 2)
@@ -449,6 +452,8 @@ def report(runs, rate, load_before, load_after):
         row(f"p50 added at {rate}/s (ms)", "rate", "lat_p50_ms", 2, added=True)
         row(f"p99 added at {rate}/s (ms)", "rate", "lat_p99_ms", 2, added=True)
         row(f"server CPU at {rate}/s (cores)", "rate", "server_cores", 2)
+        row(f"server CPU per setup at {rate}/s (us)", "rate", "server_us_per_setup", 0)
+        row(f"server context switches per setup at {rate}/s", "rate", "server_ctxsw_per_setup", 1)
         row(f"failures at {rate}/s", "rate", "failures", 0)
     row("media sessions left after runs (max)", "max", "leftover_sessions", 0)
     width = max(len(r[0]) for r in rows) + 2
