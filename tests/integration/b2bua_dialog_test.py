@@ -212,6 +212,49 @@ class InDialogTest(BreakerGateway):
                                             outcome="session_expired"), 1)
 
 
+class DtmfTest(BreakerGateway):
+    async def test_sip_info_dtmf_becomes_rfc4733_events_toward_the_phone(self):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind((w2s.LOOPBACK, 0))
+        rtp.setblocking(False)
+        self.addCleanup(rtp.close)
+        port = w2s.free_port(socket.SOCK_DGRAM)
+        phone = w2s.sipp("uas_dtmf.xml", None, port, name="sipp-uas",
+                         extra=["-set", "rtp_port", str(rtp.getsockname()[1])])
+        self.addCleanup(phone.kill)
+        w2s.wait_udp_port_bound(port)
+        c = await self.client("ned")
+        ok, answered = await call(c, f"sip:uas@{w2s.LOOPBACK}:{port}", "dtmf-" + os.urandom(4).hex())
+        self.assertEqual(ok.status, 200, ok.text)
+        c.cseq += 1
+        await c.send(c.request("INFO", answered.contact, answered.call_id, answered.tag, answered.to, c.cseq,
+                               body="Signal=5\r\nDuration=160\r\n", content_type="application/dtmf-relay"))
+        self.assertEqual((await c.response_to(answered.call_id, c.cseq, "INFO")).status, 200)
+        # What reached the phone's RTP port: one key press, RFC 4733.
+        loop = asyncio.get_running_loop()
+        events = []
+        while not events or not (events[-1][1] & 0x80 and sum(1 for e in events if e[1] & 0x80) >= 3):
+            data = await asyncio.wait_for(loop.sock_recv(rtp, 2048), 5)
+            if len(data) >= 16 and (data[1] & 0x7f) == 101:
+                events.append((data[12], data[13], int.from_bytes(data[14:16], "big"),
+                               data[1] & 0x80, int.from_bytes(data[2:4], "big"),
+                               int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")))
+        self.assertTrue(all(e[0] == 5 for e in events))            # the key
+        self.assertTrue(events[0][3])                               # marker on the first
+        self.assertFalse(any(e[3] for e in events[1:]))
+        self.assertEqual(len({e[5] for e in events}), 1)            # one timestamp
+        self.assertEqual(len({e[6] for e in events}), 1)            # one SSRC
+        seqs = [e[4] for e in events]
+        self.assertEqual(seqs, [(seqs[0] + i) % 65536 for i in range(len(seqs))])
+        self.assertEqual(events[-1][2], 160 * 8)                    # 160 ms at 8 kHz
+        self.assertEqual(sum(1 for e in events if e[1] & 0x80), 3)  # the end, three times
+        durations = [e[2] for e in events]
+        self.assertEqual(durations, sorted(durations))
+        self.assertEqual(self.metric("webrtc2sip_b2bua_dtmf_total", outcome="rfc4733"), 1)
+        self.assertEqual((await answered.bye()).status, 200)
+        self.assertEqual(await self.wait_exit(phone), 0, phone.output())
+
+
 class ReliableProvisionalTest(BreakerGateway):
     """enable_100rel, with the phones reached directly (no proxy between)."""
     signaling_options = {"enable_100rel": True}

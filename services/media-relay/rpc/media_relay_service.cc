@@ -8,6 +8,11 @@ grpc::Status MediaRelayService::CreateSession(grpc::ServerContext*,
   return node_.CreateSession(*request, response);
 }
 
+grpc::Status MediaRelayService::SendDtmf(grpc::ServerContext*, const v1::SendDtmfRequest* request,
+                                         v1::SendDtmfResponse*) {
+  return node_.SendDtmf(*request);
+}
+
 grpc::Status MediaRelayService::UpdateLeg(grpc::ServerContext*,
                                           const v1::UpdateLegRequest* request,
                                           v1::UpdateLegResponse* response) {

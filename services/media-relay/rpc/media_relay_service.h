@@ -21,6 +21,8 @@ class MediaRelayService final : public v1::MediaRelay::Service {
                              v1::CreateSessionResponse* response) override;
   grpc::Status UpdateLeg(grpc::ServerContext*, const v1::UpdateLegRequest* request,
                          v1::UpdateLegResponse* response) override;
+  grpc::Status SendDtmf(grpc::ServerContext*, const v1::SendDtmfRequest* request,
+                        v1::SendDtmfResponse* response) override;
   grpc::Status DeleteSession(grpc::ServerContext*, const v1::DeleteSessionRequest* request,
                              v1::DeleteSessionResponse* response) override;
   grpc::Status KeepAlive(grpc::ServerContext*, const v1::KeepAliveRequest* request,

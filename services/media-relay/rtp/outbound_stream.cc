@@ -58,6 +58,29 @@ bool OutboundStream::Rewrite(RtpPacket& packet, uint32_t clock_rate, int64_t now
   return new_source;
 }
 
+void OutboundStream::Stamp(RtpPacket& packet, uint32_t timestamp, uint32_t clock_rate,
+                           int64_t now_us) {
+  const auto seq = static_cast<uint16_t>(packets_ == 0 ? 0 : last_seq_ + 1);
+  packet.set_ssrc(ssrc_);
+  packet.set_sequence_number(seq);
+  packet.set_timestamp(timestamp);
+  // The source's next packet takes the number after this one.
+  if (packets_ > 0) ++seq_offset_;
+  last_seq_ = seq;
+  if (packets_ == 0) {
+    last_timestamp_ = timestamp;
+    last_clock_rate_ = clock_rate;
+    last_sent_us_ = now_us;
+  }
+  ++packets_;
+  payload_octets_ += packet.payload().size();
+}
+
+uint32_t OutboundStream::TimestampAt(uint32_t clock_rate, int64_t now_us) const {
+  if (packets_ == 0) return 0;
+  return last_timestamp_ + Ticks(now_us - last_sent_us_, clock_rate);
+}
+
 SenderInfo OutboundStream::MakeSenderInfo(int64_t now_us) const {
   SenderInfo info;
   info.ntp_time = NtpFromMicros(now_us);

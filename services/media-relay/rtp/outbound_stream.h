@@ -27,6 +27,12 @@ class OutboundStream {
   // `clock_rate` is the packet's payload type's. True when it starts a new source.
   bool Rewrite(RtpPacket& packet, uint32_t clock_rate, int64_t now_us);
 
+  // A packet the node makes itself (an RFC 4733 event) goes out in line: the node's SSRC, the
+  // next sequence number, `timestamp` as given; the source's packets continue after it.
+  void Stamp(RtpPacket& packet, uint32_t timestamp, uint32_t clock_rate, int64_t now_us);
+  // The RTP time at `now_us`: the newest packet's timestamp advanced by the time since.
+  uint32_t TimestampAt(uint32_t clock_rate, int64_t now_us) const;
+
   // Sender info for an SR at `now_us`: the RTP timestamp of the newest packet sent, advanced
   // by the time since at its clock rate.
   SenderInfo MakeSenderInfo(int64_t now_us) const;

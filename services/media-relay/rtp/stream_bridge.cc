@@ -141,6 +141,18 @@ RtpResult StreamBridge::ForwardRtp(Side from, uint8_t* packet, size_t len, int64
   return RtpResult::kForward;
 }
 
+void StreamBridge::StampGenerated(Side to, RtpPacket& packet, uint32_t timestamp,
+                                  uint32_t clock_rate, int64_t now_us) {
+  Leg& out = leg(to);
+  out.sending.Stamp(packet, timestamp, clock_rate, now_us);
+  if (out.nack_cache) {
+    out.nack_cache->Store(packet.sequence_number(), packet.data(),
+                          static_cast<size_t>(packet.payload().data() + packet.payload().size() - packet.data()));
+  }
+  ++out.stats.rtp_packets_sent;
+  out.stats.rtp_bytes_sent += packet.payload().size();
+}
+
 bool StreamBridge::OnRtcp(Side from, std::span<const uint8_t> packet, int64_t now_us, Sink& sink) {
   Leg& in = leg(from);
   ++in.stats.rtcp_packets_received;

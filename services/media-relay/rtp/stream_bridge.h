@@ -112,6 +112,15 @@ class StreamBridge {
   // may be given the whole compound packet. False when it is not valid RTCP (dropped, counted).
   bool OnRtcp(Side from, std::span<const uint8_t> packet, int64_t now_us, Sink& sink);
 
+  // A packet the node makes for leg `to` (an RFC 4733 event), stamped in line with what it
+  // relays there (its SSRC, the next sequence number, `timestamp`) and counted as sent.
+  void StampGenerated(Side to, RtpPacket& packet, uint32_t timestamp, uint32_t clock_rate,
+                      int64_t now_us);
+  // The RTP time on leg `to` at `now_us`, continuing what the node sent there.
+  uint32_t TimestampNow(Side to, uint32_t clock_rate, int64_t now_us) const {
+    return leg(to).sending.TimestampAt(clock_rate, now_us);
+  }
+
   // The node's periodic report to leg `to` (every 1-5 s): SR if it ever sent media there, else
   // RR, with a report block on the leg's source, then SDES CNAME. Bytes written, 0 when `out`
   // is too small (80 bytes and the CNAME always do).

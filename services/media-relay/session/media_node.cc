@@ -128,16 +128,14 @@ grpc::Status MediaNode::CreateSession(const v1::CreateSessionRequest& request,
   return grpc::Status::OK;
 }
 
-grpc::Status MediaNode::UpdateLeg(const v1::UpdateLegRequest& request,
-                                  v1::UpdateLegResponse* response) {
+template <typename Fn>
+grpc::Status MediaNode::OnSessionWorker(const std::string& session_id, Fn fn) {
   Worker* worker = nullptr;
   Session* session = nullptr;
   {
     std::lock_guard lock(mutex_);
-    auto it = sessions_.find(request.session_id());
-    if (it == sessions_.end()) {
-      return {grpc::StatusCode::NOT_FOUND, "unknown session " + request.session_id()};
-    }
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return {grpc::StatusCode::NOT_FOUND, "unknown session " + session_id};
     worker = it->second->worker;
     session = it->second->session.get();
   }
@@ -146,13 +144,24 @@ grpc::Status MediaNode::UpdateLeg(const v1::UpdateLegRequest& request,
   return worker->Invoke([&]() -> grpc::Status {
     {
       std::lock_guard lock(mutex_);
-      auto it = sessions_.find(request.session_id());
+      auto it = sessions_.find(session_id);
       if (it == sessions_.end() || it->second->session.get() != session) {
-        return {grpc::StatusCode::NOT_FOUND, "unknown session " + request.session_id()};
+        return {grpc::StatusCode::NOT_FOUND, "unknown session " + session_id};
       }
     }
-    return session->Update(request, response);
+    return fn(*session);
   });
+}
+
+grpc::Status MediaNode::UpdateLeg(const v1::UpdateLegRequest& request,
+                                  v1::UpdateLegResponse* response) {
+  return OnSessionWorker(request.session_id(),
+                         [&](Session& session) { return session.Update(request, response); });
+}
+
+grpc::Status MediaNode::SendDtmf(const v1::SendDtmfRequest& request) {
+  return OnSessionWorker(request.session_id(),
+                         [&](Session& session) { return session.SendDtmf(request); });
 }
 
 grpc::Status MediaNode::DeleteSession(const v1::DeleteSessionRequest& request,

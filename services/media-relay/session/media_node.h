@@ -32,6 +32,7 @@ class MediaNode final : public Session::Listener {
   grpc::Status CreateSession(const v1::CreateSessionRequest& request,
                              v1::CreateSessionResponse* response);
   grpc::Status UpdateLeg(const v1::UpdateLegRequest& request, v1::UpdateLegResponse* response);
+  grpc::Status SendDtmf(const v1::SendDtmfRequest& request);
   grpc::Status DeleteSession(const v1::DeleteSessionRequest& request,
                              v1::DeleteSessionResponse* response);
   void KeepAlive(const v1::KeepAliveRequest& request, v1::KeepAliveResponse* response);
@@ -75,6 +76,9 @@ class MediaNode final : public Session::Listener {
   };
 
   Worker& LeastLoadedWorker();
+  // Runs `fn(Session&)` on the session's worker, or NOT_FOUND.
+  template <typename Fn>
+  grpc::Status OnSessionWorker(const std::string& session_id, Fn fn);
   // Destroys a session on its worker; the index no longer holds it.
   void EndSession(std::unique_ptr<Entry> entry, const std::string& id, const std::string& reason,
                   v1::SessionStats* stats);

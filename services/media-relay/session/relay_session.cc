@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <strings.h>
+
 #include <algorithm>
 
 #include "common/log/logger.h"
@@ -87,9 +89,10 @@ RelaySession::RelaySession(Worker& worker, const NodeContext& node, std::string 
 }
 
 RelaySession::~RelaySession() {
-  if (report_timer_) {
-    g_source_destroy(report_timer_);
-    g_source_unref(report_timer_);
+  for (GSource* timer : {report_timer_, dtmf_timer_}) {
+    if (!timer) continue;
+    g_source_destroy(timer);
+    g_source_unref(timer);
   }
   PublishCounters();
   // Legs close their sockets and agents; no callback reaches us after this.
@@ -211,6 +214,75 @@ grpc::Status RelaySession::RebuildBridges() {
     }
   }
   return grpc::Status::OK;
+}
+
+grpc::Status RelaySession::SendDtmf(const v1::SendDtmfRequest& request) {
+  if (request.event() > 15) return Invalid("event: " + std::to_string(request.event()) + " is not 0-15");
+  if (request.volume() > 63) return Invalid("volume: " + std::to_string(request.volume()) + " is not 0-63");
+  const bool legacy = request.side() == v1::LEG_SIDE_LEGACY;
+  if (!legacy && request.side() != v1::LEG_SIDE_WEBRTC) {
+    return Invalid("side must be LEG_SIDE_WEBRTC or LEG_SIDE_LEGACY");
+  }
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    const v1::MediaStream& stream = legacy ? streams_[i].legacy : streams_[i].webrtc;
+    if (stream.rejected()) continue;
+    for (const auto& c : stream.codecs()) {
+      if (strcasecmp(c.name().c_str(), "telephone-event") != 0 || c.clock_rate() < 1000) continue;
+      const uint32_t duration = request.duration_ms() ? request.duration_ms() : 100;
+      const uint32_t volume = request.volume() ? request.volume() : 10;
+      dtmf_.push_back({i, legacy ? Side::kB : Side::kA, static_cast<uint8_t>(c.payload_type() & 0x7f),
+                       c.clock_rate(),
+                       DtmfEvent(static_cast<uint8_t>(request.event()), static_cast<uint8_t>(volume),
+                                 duration, c.clock_rate())});
+      if (!dtmf_timer_) {
+        SendDtmfPacket();
+        dtmf_timer_ = g_timeout_source_new(DtmfEvent::kIntervalMs);
+        g_source_set_callback(dtmf_timer_, &RelaySession::OnDtmfTimer, this, nullptr);
+        g_source_attach(dtmf_timer_, worker_.context());
+      }
+      return grpc::Status::OK;
+    }
+  }
+  return {grpc::StatusCode::FAILED_PRECONDITION,
+          std::string(legacy ? "legacy" : "webrtc") + " leg negotiated no telephone-event"};
+}
+
+gboolean RelaySession::OnDtmfTimer(gpointer self) {
+  auto* s = static_cast<RelaySession*>(self);
+  if (s->SendDtmfPacket()) return G_SOURCE_CONTINUE;
+  g_source_unref(s->dtmf_timer_);
+  s->dtmf_timer_ = nullptr;
+  return G_SOURCE_REMOVE;
+}
+
+bool RelaySession::SendDtmfPacket() {
+  if (dtmf_.empty()) return false;
+  DtmfPlay& play = dtmf_.front();
+  StreamBridge& bridge = *streams_[play.stream].bridge;
+  const int64_t now = NtpMicrosNow();
+  if (!play.started) {
+    play.started = true;
+    play.timestamp = bridge.TimestampNow(play.side, play.clock_rate, now);
+  }
+  std::array<uint8_t, 4> payload{};
+  bool marker = false;
+  if (play.event.Next(&payload, &marker)) {
+    uint8_t* p = send_buffer_.data();
+    std::fill(p, p + 12, 0);
+    p[0] = 0x80;
+    p[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | play.payload_type);
+    std::copy(payload.begin(), payload.end(), p + 12);
+    if (auto rtp = RtpPacket::Parse(p, 16)) {
+      bridge.StampGenerated(play.side, *rtp, play.timestamp, play.clock_rate, now);
+      if (play.side == Side::kB) {
+        legacy_->SendRtp(play.stream, p, 16, send_buffer_.size());
+      } else {
+        webrtc_->SendRtp(p, 16, send_buffer_.size());
+      }
+    }
+  }
+  if (play.event.done()) dtmf_.pop_front();
+  return !dtmf_.empty();
 }
 
 void RelaySession::FillLocal(v1::LegSide side, v1::LocalDescription* local) const {

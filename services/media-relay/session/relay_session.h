@@ -7,9 +7,11 @@
 #include <glib.h>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <vector>
 
+#include "services/media-relay/rtp/dtmf_event.h"
 #include "services/media-relay/rtp/stream_bridge.h"
 #include "services/media-relay/session/legacy_leg.h"
 #include "services/media-relay/session/session.h"
@@ -28,6 +30,7 @@ class RelaySession final : public Session,
   grpc::Status Init(const v1::CreateSessionRequest& request, v1::CreateSessionResponse* response);
 
   grpc::Status Update(const v1::UpdateLegRequest& request, v1::UpdateLegResponse* response) override;
+  grpc::Status SendDtmf(const v1::SendDtmfRequest& request) override;
   v1::SessionStats Stats() const override;
   double Weight() const override { return 1.0; }
 
@@ -59,6 +62,18 @@ class RelaySession final : public Session,
   void FillLocal(v1::LegSide side, v1::LocalDescription* local) const;
   static gboolean OnReportTimer(gpointer self);
   void PublishCounters();
+  // RFC 4733 key presses being played, oldest first, one packet per tick.
+  struct DtmfPlay {
+    size_t stream;
+    Side side;
+    uint8_t payload_type;
+    uint32_t clock_rate;
+    DtmfEvent event;
+    uint32_t timestamp = 0;
+    bool started = false;
+  };
+  static gboolean OnDtmfTimer(gpointer self);
+  bool SendDtmfPacket();  // false once nothing is left to play
 
   Worker& worker_;
   const NodeContext& node_;
@@ -70,6 +85,8 @@ class RelaySession final : public Session,
   std::array<int8_t, 128> stream_of_pt_{};  // browser payload type -> stream, -1 none
   size_t current_stream_ = 0;  // for the sink: the stream being processed
   GSource* report_timer_ = nullptr;
+  std::deque<DtmfPlay> dtmf_;
+  GSource* dtmf_timer_ = nullptr;
   std::array<uint8_t, 2048> send_buffer_{};
   bool connected_reported_ = false;
   v1::SessionStats published_;  // counters already added to the registry

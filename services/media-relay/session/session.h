@@ -37,6 +37,8 @@ class Session {
 
   virtual grpc::Status Update(const v1::UpdateLegRequest& request,
                               v1::UpdateLegResponse* response) = 0;
+  // Queues an RFC 4733 key press on one leg.
+  virtual grpc::Status SendDtmf(const v1::SendDtmfRequest& request) = 0;
   virtual v1::SessionStats Stats() const = 0;
   // Load units this session weighs on its node (transcoding weighs more).
   virtual double Weight() const = 0;

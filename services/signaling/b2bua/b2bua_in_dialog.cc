@@ -13,6 +13,7 @@
 #include "services/signaling/b2bua/b2bua.h"
 #include "services/signaling/b2bua/b2bua_call.h"
 #include "services/signaling/b2bua/b2bua_support.h"
+#include "services/signaling/b2bua/dtmf_info.h"
 #include "services/signaling/sdp/local_sdp_writer.h"
 #include "services/signaling/sdp/media_translator.h"
 #include "services/signaling/sdp/sdp_parser.h"
@@ -568,8 +569,37 @@ void B2bua::SendNetworkAck(Call& call, nta_outgoing_t* invite) {
 
 // ---------------------------------------------------------------- DTMF
 
-bool B2bua::RelayDtmfInfo(Call&, SipMessage&) {
-  return false;
+bool B2bua::RelayDtmfInfo(Call& call, SipMessage& msg) {
+  const sip_t* sip = msg.sip();
+  if (!call.confirmed || !call.media || !sip->sip_content_type || !sip->sip_content_type->c_type) {
+    return false;
+  }
+  auto press = ParseDtmfInfo(sip->sip_content_type->c_type, Body(sip));
+  if (!press) return false;
+  // The SIP side hears the key as RFC 4733 events (media.dtmf_type) when it
+  // negotiated telephone-event; otherwise the INFO goes on as it came.
+  mv1::SendDtmfRequest request;
+  request.set_side(mv1::LEG_SIDE_LEGACY);
+  request.set_event(press->event);
+  request.set_duration_ms(press->duration_ms);
+  auto info = std::make_shared<SipMessage>(std::move(msg));
+  const uint64_t id = call.id;
+  pool_->SendDtmf(call.media, std::move(request), [this, id, info](grpc::Status st) {
+    Call* c = Find(id);
+    if (!c) return;
+    if (st.ok()) {
+      Metrics::Get().dtmf.WithLabels({"rfc4733"}).Inc();
+      host_.SendToBrowser(c->conn, BrowserResponse(*c, *info, 200, "OK"));
+    } else if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      Metrics::Get().dtmf.WithLabels({"info_forwarded"}).Inc();
+      ForwardToNetwork(*c, *info);
+    } else {
+      Metrics::Get().dtmf.WithLabels({"failed"}).Inc();
+      log::Warn("dtmf not played", {{"call_id", c->browser.call_id}, {"error", st.error_message()}});
+      host_.SendToBrowser(c->conn, BrowserResponse(*c, *info, 500, "Server Internal Error"));
+    }
+  });
+  return true;
 }
 
 // ---------------------------------------------------------------- RFC 4028

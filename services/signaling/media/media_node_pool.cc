@@ -277,6 +277,30 @@ void MediaNodePool::OnCreateDone(std::shared_ptr<CreateAttempt> attempt, const s
 
 void MediaNodePool::UpdateLeg(const MediaSessionRef& session, v1::UpdateLegRequest request,
                               UpdateCallback done) {
+  CallOnSessionNode<v1::UpdateLegResponse>(
+      session, std::move(request), "UpdateLeg", "update_failed",
+      [](auto& async, auto* context, auto* req, auto* resp, auto on_done) {
+        async.UpdateLeg(context, req, resp, std::move(on_done));
+      },
+      std::move(done));
+}
+
+void MediaNodePool::SendDtmf(const MediaSessionRef& session, v1::SendDtmfRequest request,
+                             DtmfCallback done) {
+  CallOnSessionNode<v1::SendDtmfResponse>(
+      session, std::move(request), "SendDtmf", "dtmf_failed",
+      [](auto& async, auto* context, auto* req, auto* resp, auto on_done) {
+        async.SendDtmf(context, req, resp, std::move(on_done));
+      },
+      [done = std::move(done)](grpc::Status status, v1::SendDtmfResponse) {
+        if (done) done(std::move(status));
+      });
+}
+
+template <typename Response, typename Request, typename Invoke>
+void MediaNodePool::CallOnSessionNode(const MediaSessionRef& session, Request request,
+                                      const char* rpc, const char* failure, Invoke invoke,
+                                      std::function<void(grpc::Status, Response)> done) {
   auto it = nodes_.find(session.node_address());
   if (!session || it == nodes_.end()) {
     PostSelf([done = std::move(done), id = session.session_id()](MediaNodePool&) {
@@ -285,18 +309,14 @@ void MediaNodePool::UpdateLeg(const MediaSessionRef& session, v1::UpdateLegReque
     return;
   }
   request.set_session_id(session.session_id());
-  CallMediaRelay<v1::UpdateLegResponse>(
-      context_.get(), it->second.node->stub(), "UpdateLeg", options_.rpc_timeout,
-      std::move(request),
-      [](auto& async, auto* context, auto* req, auto* resp, auto on_done) {
-        async.UpdateLeg(context, req, resp, std::move(on_done));
-      },
-      [weak = weak_from_this(), done = std::move(done)](grpc::Status status,
-                                                        v1::UpdateLegResponse response) {
-        if (!weak.lock()) return;
-        if (!status.ok()) MediaPoolMetrics::Get().Failure("update_failed");
-        if (done) done(std::move(status), std::move(response));
-      });
+  CallMediaRelay<Response>(context_.get(), it->second.node->stub(), rpc, options_.rpc_timeout,
+                           std::move(request), std::move(invoke),
+                           [weak = weak_from_this(), done = std::move(done), failure](
+                               grpc::Status status, Response response) {
+                             if (!weak.lock()) return;
+                             if (!status.ok()) MediaPoolMetrics::Get().Failure(failure);
+                             if (done) done(std::move(status), std::move(response));
+                           });
 }
 
 void MediaNodePool::DeleteSession(MediaSessionRef session, std::string reason,

@@ -83,6 +83,7 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
       std::function<void(grpc::Status, media::v1::CreateSessionResponse, MediaSessionRef)>;
   using UpdateCallback = std::function<void(grpc::Status, media::v1::UpdateLegResponse)>;
   using DeleteCallback = std::function<void(grpc::Status, media::v1::DeleteSessionResponse)>;
+  using DtmfCallback = std::function<void(grpc::Status)>;
 
   // Places the session on the best node (lease_seconds is the pool's); a node
   // answering UNAVAILABLE or RESOURCE_EXHAUSTED is followed by one try on the
@@ -92,6 +93,10 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
   // `request.session_id` is taken from `session`.
   void UpdateLeg(const MediaSessionRef& session, media::v1::UpdateLegRequest request,
                  UpdateCallback done);
+  // An RFC 4733 key press played by the session's node; `request.session_id`
+  // is taken from `session`.
+  void SendDtmf(const MediaSessionRef& session, media::v1::SendDtmfRequest request,
+                DtmfCallback done);
   // Stops tracking and deletes the session on its node; `done` may be empty.
   void DeleteSession(MediaSessionRef session, std::string reason, DeleteCallback done = {});
 
@@ -143,6 +148,11 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
   void UpdateGauges() const;
   template <typename Fn>
   void PostSelf(Fn fn);
+  // One RPC on the node holding `session`, its failures counted as `failure`.
+  template <typename Response, typename Request, typename Invoke>
+  void CallOnSessionNode(const MediaSessionRef& session, Request request, const char* rpc,
+                         const char* failure, Invoke invoke,
+                         std::function<void(grpc::Status, Response)> done);
 
   // MediaNode::Listener
   void OnNodeLoad(MediaNode& node) override;
