@@ -72,7 +72,7 @@ start.sh fills from the downward API.
 {{- else if ne (toString $s.mediaNodesDiscovery) "a" -}}
 {{- fail (printf "signaling.mediaNodesDiscovery: %q is neither a nor srv" (toString $s.mediaNodesDiscovery)) -}}
 {{- end -}}
-{{- $signaling := dict "transports" $transports "http_listen" (printf "0.0.0.0:%d" (int $s.ports.http)) "advertised_host" (default "@W2S_ADVERTISED_HOST@" $s.advertisedHost) "media_nodes" $nodes -}}
+{{- $signaling := dict "transports" $transports "http_listen" (printf "0.0.0.0:%d" (int $s.ports.http)) "advertised_host" (default "@W2S_ADVERTISED_HOST@" $s.advertisedHost) "media_nodes" $nodes "drain_deadline_seconds" (int $s.drainDeadlineSeconds) -}}
 {{- if $v.tls.enabled -}}
 {{- $certs := dict "private_key" "tls/tls.key" "certificate" "tls/tls.crt" -}}
 {{- if $v.tls.verifyPeers -}}

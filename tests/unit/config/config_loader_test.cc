@@ -92,6 +92,7 @@ TEST_F(ConfigLoaderTest, DefaultsAreTheOriginalOnes) {
   EXPECT_THAT(s.media_nodes().addresses(), ::testing::ElementsAre("127.0.0.1:50051"));
   EXPECT_EQ(s.media_nodes().dns_refresh_seconds(), 10u);
   EXPECT_FALSE(s.media_nodes().has_dns_srv());
+  EXPECT_EQ(s.drain_deadline_seconds(), 3600u);
   EXPECT_EQ(s.session_lease_seconds(), 30u);
   EXPECT_FALSE(s.has_outbound_proxy());
   EXPECT_FALSE(s.has_advertised_host());
@@ -144,6 +145,7 @@ signaling:
   advertised_host: sip.example.org
   media_nodes: {dns_name: media.default.svc.cluster.local:50051, dns_refresh_seconds: 5}
   session_lease_seconds: 60
+  drain_deadline_seconds: 120
   limits: {max_ws_connections: 20, max_ws_connections_per_ip: 5, max_sip_message_size: 8192,
            max_messages_per_second: 50}
 media_relay:
@@ -212,6 +214,7 @@ media_relay:
   EXPECT_EQ(s.limits().max_ws_connections_per_ip(), 5u);
   EXPECT_EQ(s.limits().max_sip_message_size(), 8192u);
   EXPECT_EQ(s.limits().max_messages_per_second(), 50u);
+  EXPECT_EQ(s.drain_deadline_seconds(), 120u);
 
   const auto& r = c.media_relay();
   EXPECT_EQ(r.grpc_listen(), "127.0.0.1:50052");
