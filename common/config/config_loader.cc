@@ -132,13 +132,22 @@ void ValidateSignaling(const v1::Signaling& sig, const std::string& file) {
           "'" + uri + "' is not a SIP URI (e.g. sip:10.0.0.5:5060;transport=udp)");
   }
   const auto& nodes = sig.media_nodes();
-  Check(nodes.addresses_size() == 0 || !nodes.has_dns_name(), file, "signaling.media_nodes",
-        "give either addresses or dns_name, not both");
+  const int sources = (nodes.addresses_size() > 0 ? 1 : 0) + (nodes.has_dns_name() ? 1 : 0) +
+                      (nodes.has_dns_srv() ? 1 : 0);
+  Check(sources <= 1, file, "signaling.media_nodes",
+        "give exactly one of addresses, dns_name or dns_srv");
   for (int i = 0; i < nodes.addresses_size(); ++i) {
     CheckHostPort(nodes.addresses(i), file,
                   "signaling.media_nodes.addresses[" + std::to_string(i) + "]");
   }
   if (nodes.has_dns_name()) CheckHostPort(nodes.dns_name(), file, "signaling.media_nodes.dns_name");
+  if (nodes.has_dns_srv()) {
+    const std::string& srv = nodes.dns_srv();
+    // The SRV record gives the port; a name with one is a dns_name mistaken for it.
+    Check(!srv.empty() && srv.find_first_of(": \t") == std::string::npos, file,
+          "signaling.media_nodes.dns_srv",
+          "'" + srv + "' is not a DNS name (e.g. _grpc._tcp.relays.ns.svc.cluster.local, no port)");
+  }
 }
 
 void ValidateMediaRelay(const v1::MediaRelay& relay, const std::string& file) {
@@ -226,7 +235,7 @@ void ApplyListDefaults(Config& config) {
     add(v1::TRANSPORT_PROTOCOL_WSS, 10062);
   }
   auto* nodes = sig->mutable_media_nodes();
-  if (nodes->addresses_size() == 0 && !nodes->has_dns_name()) {
+  if (nodes->addresses_size() == 0 && !nodes->has_dns_name() && !nodes->has_dns_srv()) {
     nodes->add_addresses("127.0.0.1:50051");
   }
 }

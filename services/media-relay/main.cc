@@ -9,6 +9,7 @@
 
 #include "common/config/config_loader.h"
 #include "common/log/logger.h"
+#include "common/service/graceful_stop.h"
 #include "common/service/service_main.h"
 #include "common/service/service_runtime.h"
 #include "services/media-relay/dtls/dtls_certificate.h"
@@ -62,13 +63,23 @@ int RunMediaRelay(const config::Config& config) {
                                {"workers", std::to_string(workers)},
                                {"node", node.context().node_id}});
 
+  // SIGTERM drains: no new sessions, the current ones finish, then exit (or
+  // at the deadline). A second signal exits at once.
+  service::GracefulStop::Hooks drain;
+  drain.start = [&] {
+    node.StartDrain();
+    server->GetHealthCheckService()->SetServingStatus(false);
+  };
+  drain.remaining = [&] { return node.session_count(); };
+  drain.what = "sessions";
+  service::GracefulStop stop(runtime, std::chrono::seconds(relay.drain_deadline_seconds()),
+                             std::move(drain));
+
   // Leases: a session nobody renews ends (signaling crashed, or forgot it).
   struct Timers {
     media::MediaNode* node;
     service::ServiceRuntime* runtime;
     grpc::Server* server;
-    std::chrono::steady_clock::time_point drain_deadline{};
-    bool draining = false;
   } timers{&node, &runtime, server.get()};
   guint lease_timer = g_timeout_add_seconds(
       1,
@@ -80,30 +91,9 @@ int RunMediaRelay(const config::Config& config) {
           t->runtime->SetReady(false);
           t->server->GetHealthCheckService()->SetServingStatus(false);
         }
-        if (t->draining && (t->node->session_count() == 0 ||
-                            std::chrono::steady_clock::now() >= t->drain_deadline)) {
-          log::Info("drained", {{"sessions", std::to_string(t->node->session_count())}});
-          t->runtime->Quit();
-        }
         return G_SOURCE_CONTINUE;
       },
       &timers);
-
-  // SIGTERM drains: no new sessions, the current ones finish, then exit (or
-  // at the deadline). A second signal exits at once.
-  runtime.OnStopSignal([&](int) {
-    if (timers.draining) {
-      runtime.Quit();
-      return;
-    }
-    timers.draining = true;
-    timers.drain_deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(relay.drain_deadline_seconds());
-    node.StartDrain();
-    server->GetHealthCheckService()->SetServingStatus(false);
-    runtime.SetReady(false);
-    if (node.session_count() == 0) runtime.Quit();
-  });
 
   runtime.SetReady(true);
   runtime.Run();

@@ -11,7 +11,8 @@ default values and realistic value sets, then:
     binaries' --check-config;
   - checks what the objects mean: host networking and one pod per node for
     media nodes, probes on each service's HTTP port, the headless Service that
-    signaling resolves, a grace period that covers the drain, the HPA's metric
+    signaling resolves (A or SRV), grace periods that cover each service's
+    drain, the HPA's metric
     being one the media relay exports, Services and selectors that match;
   - checks the container files and the monitoring files against the code
     (binary targets, metric names).
@@ -74,7 +75,8 @@ VALUE_SETS = {
     "static-replicas-no-hpa": {
         "mediaRelay": {"autoscaling": {"enabled": False}, "replicas": 4, "hostNetwork": False,
                        "advertised": {"fieldPath": "status.podIP"}},
-        "signaling": {"replicas": 1, "pdb": {"enabled": False}},
+        "signaling": {"replicas": 1, "pdb": {"enabled": False}, "mediaNodesDiscovery": "srv",
+                      "drainDeadlineSeconds": 600},
         "config": {"log": {"level": "debug", "format": "kv"}},
     },
 }
@@ -212,6 +214,9 @@ class ChartTest(unittest.TestCase):
         code, err = render({"mediaRelay": {"kind": "Deployment"}})
         self.assertNotEqual(code, 0)
         self.assertIn("mediaRelay.kind must be StatefulSet or DaemonSet", err)
+        code, err = render({"signaling": {"mediaNodesDiscovery": "aaaa"}})
+        self.assertNotEqual(code, 0)
+        self.assertIn('signaling.mediaNodesDiscovery: "aaaa" is neither a nor srv', err)
 
     # ------------------------------------------------------------ configuration
 
@@ -311,8 +316,16 @@ class ChartTest(unittest.TestCase):
                 grpc_port = w2s.port_of(cfg["media_relay"]["grpc_listen"])
                 self.assertEqual(svc["spec"]["ports"][0]["port"], grpc_port)
                 nodes = cfg["signaling"]["media_nodes"]
-                self.assertEqual(nodes["dns_name"],
-                                 f"{svc['metadata']['name']}.{NAMESPACE}.svc.cluster.local:{grpc_port}")
+                fqdn = f"{svc['metadata']['name']}.{NAMESPACE}.svc.cluster.local"
+                if VALUE_SETS[name].get("signaling", {}).get("mediaNodesDiscovery") == "srv":
+                    # Kubernetes publishes _<port name>._<protocol>.<service> SRV records.
+                    port = svc["spec"]["ports"][0]
+                    self.assertEqual(nodes["dns_srv"],
+                                     f"_{port['name']}._{port['protocol'].lower()}.{fqdn}")
+                    self.assertNotIn("dns_name", nodes)
+                else:
+                    self.assertEqual(nodes["dns_name"], f"{fqdn}:{grpc_port}")
+                    self.assertNotIn("dns_srv", nodes)
                 self.assertNotIn("addresses", nodes)
                 if w["kind"] == "StatefulSet":
                     self.assertEqual(w["spec"]["serviceName"], svc["metadata"]["name"])
@@ -354,6 +367,19 @@ class ChartTest(unittest.TestCase):
                        if p["spec"]["selector"] == self.workload(objects)["spec"]["selector"]]
                 self.assertEqual(len(pdb), 1)
                 self.assertEqual(pdb[0]["spec"]["maxUnavailable"], 1)
+
+    def test_the_signaling_drain_fits_in_its_grace_period(self):
+        for name, objects in self.rendered.items():
+            with self.subTest(values=name):
+                cfg, _ = self.config_of(objects)
+                spec = one(objects, "Deployment")["spec"]["template"]["spec"]
+                pre = spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+                sleep = int(re.fullmatch(r"sleep (\d+)", pre[2]).group(1))
+                deadline = cfg["signaling"]["drain_deadline_seconds"]
+                want = VALUE_SETS[name].get("signaling", {}).get("drainDeadlineSeconds", 3600)
+                self.assertEqual(deadline, want)
+                # SIGTERM comes after the preStop sleep; the drain then needs its deadline.
+                self.assertGreater(spec["terminationGracePeriodSeconds"], sleep + deadline)
 
     def test_the_autoscaler_scales_the_statefulset_on_a_metric_the_relay_exports(self):
         self.assertIn("webrtc2sip_media_node_load", self.metrics)

@@ -10,12 +10,15 @@ and breaker browsers over WebSocket.
   - a fourth node that comes up while calls run gets the new calls;
   - a node killed ends only its own calls, on both legs.
 
-Signaling lists the four addresses statically: on one loopback address the
-nodes differ by port, and signaling's DNS mode (media_nodes.dns_name) gives
-every address the same port. The fourth node is listed from the start and
-comes up later, which signaling follows without a restart, as it follows a
-new address in a DNS answer (tests/unit/signaling/media_pool_test.cc checks
-the DNS mode itself).
+Signaling finds the nodes as on Kubernetes, through DNS SRV records
+(media_nodes.dns_srv, re-resolved every second), served by dnsmasq on
+127.0.0.1: one record per node, target relay-X.test (an A record for
+127.0.0.1) and the node's own gRPC port, as a headless Service publishes one
+per ready pod. Nodes join and leave by a change of those records, without a
+restart of signaling: a draining node leaves the answer (its pod is no longer
+ready), a new one enters it, a killed one vanishes from it. dnsmasq reloads
+only its hosts files on SIGHUP, not --srv-host ("SIGHUP does NOT re-read the
+configuration file", dnsmasq(8)), so each change restarts it on its port.
 
 Run: W2S_BUILD_DIR=build /usr/bin/python3 tests/deploy/media_scale_test.py"""
 
@@ -33,6 +36,30 @@ import breaker  # noqa: E402
 
 CAPACITY = 20
 LEASE = 5  # seconds: a node that vanished is given up after this
+SRV_NAME = "_grpc._tcp.relays.test"
+
+
+class Dns:
+    """dnsmasq answering SRV_NAME with one record per published relay."""
+
+    def __init__(self, workdir):
+        self.port = w2s.free_port(socket.SOCK_DGRAM)
+        self.workdir = workdir
+        self.proc = None
+
+    def publish(self, relays):
+        options = []
+        for relay in relays:
+            target = f"{relay.name}.test"
+            options += [f"--srv-host={SRV_NAME},{target},{w2s.port_of(relay.grpc)}",
+                        f"--host-record={target},{w2s.LOOPBACK}"]
+        if self.proc:
+            self.proc.stop()  # by PID; the new one takes the same port
+        self.proc = w2s.start_dnsmasq(self.port, options, self.workdir)
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
 
 
 def sessions(relay):
@@ -69,6 +96,12 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
     def pool(self, state):
         return int(w2s.metric(self.gw.http_port, "webrtc2sip_media_nodes", state=state))
 
+    def listed(self):
+        return int(w2s.metric(self.gw.http_port, "webrtc2sip_media_nodes_listed"))
+
+    def known(self):
+        return sum(self.pool(state) for state in ("healthy", "draining", "down"))
+
     def choices(self, relay):
         return int(w2s.metric(self.gw.http_port, "webrtc2sip_media_node_choices_total", node=relay.grpc))
 
@@ -89,13 +122,15 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_nodes_share_calls_drain_join_and_fail(self):
         a, b, c = (self.start_relay(i) for i in range(3))
-        # The fourth node's ports, listed now, served later.
-        d_grpc, d_http = w2s.free_port(), w2s.free_port()
-        self.cfg["signaling"]["media_nodes"] = {
-            "addresses": [a.grpc, b.grpc, c.grpc, f"{w2s.LOOPBACK}:{d_grpc}"]}
+        dns = Dns(self.workdir)
+        self.addCleanup(dns.stop)
+        dns.publish([a, b, c])
+        self.cfg["signaling"]["media_nodes"] = {"dns_srv": SRV_NAME, "dns_refresh_seconds": 1}
+        self.cfg["signaling"]["nameservers"] = [f"{w2s.LOOPBACK}:{dns.port}"]
         self.gw = w2s.start_signaling(self.cfg)
         self.addCleanup(self.gw.kill)
-        await self.wait_for("three healthy nodes", lambda: self.pool("healthy") == 3 and self.pool("down") == 1)
+        await self.wait_for("three healthy nodes from DNS",
+                            lambda: self.pool("healthy") == 3 and self.known() == 3 and self.listed() == 3)
 
         phone_port = w2s.free_port(socket.SOCK_DGRAM)
         phone = w2s.sipp("uas_echo.xml", None, phone_port, calls=100, name="sipp-phone",
@@ -122,6 +157,11 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(w2s.http_get(b.http_port, "/readyz")[0], 503)
         await self.wait_for("signaling sees b draining",
                             lambda: self.pool("draining") == 1 and self.pool("healthy") == 2)
+        # Not ready: its pod leaves the Service's records. Signaling keeps it
+        # for its two calls.
+        dns.publish([a, c])
+        await self.wait_for("b out of the SRV answer", lambda: self.listed() == 2)
+        self.assertEqual(self.pool("draining"), 1)
         more = await self.place([a, b, c], 4, "drain")
         self.assertEqual({name: len(calls) for name, calls in more.items()},
                          {"relay-a": 2, "relay-b": 0, "relay-c": 2})
@@ -129,11 +169,14 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(created(b), 2)
         self.assertIsNone(b.proc.poll())  # still serving its two calls
 
-        # 3. Node d comes up while the calls run: it gets the new calls (the
-        #    least loaded), without a restart of signaling.
-        d = breaker.start_media_relay(self.cfg, "relay-d", self.ranges[3], d_grpc, d_http)
-        self.addCleanup(d.kill)
-        await self.wait_for("signaling sees d", lambda: self.pool("healthy") == 3 and self.pool("down") == 0)
+        # 3. Node d comes up while the calls run and enters the SRV answer:
+        #    it gets the new calls (the least loaded), without a restart of
+        #    signaling.
+        d = self.start_relay(3)
+        self.assertEqual(self.choices(d), 0)
+        dns.publish([a, c, d])
+        await self.wait_for("signaling sees d",
+                            lambda: self.listed() == 3 and self.pool("healthy") == 3 and self.known() == 4)
         joined = await self.place([a, b, c, d], 3, "join")
         self.assertEqual({name: len(calls) for name, calls in joined.items()},
                          {"relay-a": 0, "relay-b": 0, "relay-c": 0, "relay-d": 3})
@@ -160,6 +203,10 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual([sessions(r) for r in (b, c, d)], [2, 4, 3])
         self.assertEqual(w2s.metric(self.gw.http_port, "webrtc2sip_b2bua_active_calls"), 9)
         await self.wait_for("signaling sees a down", lambda: self.pool("down") == 1)
+        # Its pod is gone, and so are its records: signaling forgets it.
+        dns.publish([c, d])
+        await self.wait_for("a forgotten", lambda: self.listed() == 2 and self.pool("down") == 0)
+        self.assertEqual((self.pool("healthy"), self.pool("draining")), (2, 1))
 
         # 5. The draining node's calls end normally, then it exits by itself.
         for call in placed["relay-b"]:
@@ -167,6 +214,8 @@ class MediaScaleTest(unittest.IsolatedAsyncioTestCase):
         await self.wait_for("b drained and gone", lambda: b.proc.poll() is not None, timeout=10)
         self.assertEqual(b.proc.returncode, 0, b.output())
         self.assertIn("drained", b.output())
+        # Unlisted and without calls: b is forgotten too.
+        await self.wait_for("b forgotten", lambda: self.known() == 2 and self.pool("draining") == 0)
 
         # 6. Everything else hangs up cleanly.
         for call in placed["relay-c"] + more["relay-c"] + joined["relay-d"]:

@@ -44,6 +44,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s.%s.svc.%s:%d" (include "webrtc2sip.mediaRelay" .) .Release.Namespace .Values.clusterDomain (int .Values.mediaRelay.ports.grpc) -}}
 {{- end -}}
 
+{{/* Its SRV name: the Service's port named grpc, over TCP. */}}
+{{- define "webrtc2sip.mediaNodesSrvName" -}}
+{{- printf "_grpc._tcp.%s.%s.svc.%s" (include "webrtc2sip.mediaRelay" .) .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+
 {{/*
 The gateway's YAML configuration (docs/configuration.md), one file for both
 services. Addresses known only in the pod are @W2S_...@ placeholders that
@@ -60,7 +65,14 @@ start.sh fills from the downward API.
 {{- $transports = append $transports (dict "protocol" "tls" "port" (int $s.ports.sipTls)) -}}
 {{- end -}}
 {{- end -}}
-{{- $signaling := dict "transports" $transports "http_listen" (printf "0.0.0.0:%d" (int $s.ports.http)) "advertised_host" (default "@W2S_ADVERTISED_HOST@" $s.advertisedHost) "media_nodes" (dict "dns_name" (include "webrtc2sip.mediaNodesDnsName" .) "dns_refresh_seconds" (int $s.mediaNodesRefreshSeconds)) -}}
+{{- /* signaling.media_nodes: the Service's A/AAAA records, or its SRV records. */ -}}
+{{- $nodes := dict "dns_name" (include "webrtc2sip.mediaNodesDnsName" .) "dns_refresh_seconds" (int $s.mediaNodesRefreshSeconds) -}}
+{{- if eq (toString $s.mediaNodesDiscovery) "srv" -}}
+{{- $nodes = dict "dns_srv" (include "webrtc2sip.mediaNodesSrvName" .) "dns_refresh_seconds" (int $s.mediaNodesRefreshSeconds) -}}
+{{- else if ne (toString $s.mediaNodesDiscovery) "a" -}}
+{{- fail (printf "signaling.mediaNodesDiscovery: %q is neither a nor srv" (toString $s.mediaNodesDiscovery)) -}}
+{{- end -}}
+{{- $signaling := dict "transports" $transports "http_listen" (printf "0.0.0.0:%d" (int $s.ports.http)) "advertised_host" (default "@W2S_ADVERTISED_HOST@" $s.advertisedHost) "media_nodes" $nodes "drain_deadline_seconds" (int $s.drainDeadlineSeconds) -}}
 {{- if $v.tls.enabled -}}
 {{- $certs := dict "private_key" "tls/tls.key" "certificate" "tls/tls.crt" -}}
 {{- if $v.tls.verifyPeers -}}

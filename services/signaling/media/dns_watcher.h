@@ -1,8 +1,10 @@
 #pragma once
 
 // Media nodes found by DNS: one name (a Kubernetes headless Service, say)
-// resolved again every refresh period with getaddrinfo, on a thread of its own
-// so the signaling loop never blocks on DNS. Each answer is posted to the loop.
+// resolved again every refresh period, on a thread of its own so the
+// signaling loop never blocks on DNS. Each answer is posted to the loop.
+// Either an address name (A/AAAA by getaddrinfo, one port for all) or an SRV
+// name (res_query; each record's target:port is a node).
 
 #include <glib.h>
 
@@ -33,8 +35,9 @@ class DnsWatcher {
   using Callback = std::function<void(const Answer&)>;
 
   struct Options {
-    std::string host;
+    std::string host;  // with `port`, or
     uint16_t port = 0;
+    std::string srv_name;  // when set, instead of host and port
     std::chrono::milliseconds refresh{10'000};
     // IPv4 nameservers to ask instead of /etc/resolv.conf's, on `dns_port`
     // (signaling.nameservers); IPv6 ones are ignored.
@@ -52,6 +55,7 @@ class DnsWatcher {
 
   // One blocking lookup, on the calling thread's resolver state.
   static Answer Resolve(const std::string& host, uint16_t port);
+  static Answer ResolveSrv(const std::string& name);
 
  private:
   void Run();

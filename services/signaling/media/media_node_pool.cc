@@ -24,6 +24,7 @@ MediaNodePool::Options MediaNodePool::Options::FromConfig(const config::v1::Sign
     options.dns_host = hp.host;
     options.dns_port = hp.port;
   }
+  if (nodes.has_dns_srv()) options.dns_srv = nodes.dns_srv();
   options.dns_refresh = std::chrono::seconds(nodes.dns_refresh_seconds());
   auto [nameservers, port] = config::SplitNameservers(signaling);
   options.nameservers = std::move(nameservers);
@@ -64,9 +65,9 @@ MediaNodePool::~MediaNodePool() {
 }
 
 void MediaNodePool::Start() {
-  if (!options_.dns_host.empty()) {
-    DnsWatcher::Options dns{options_.dns_host, options_.dns_port, options_.dns_refresh,
-                            options_.nameservers, options_.nameserver_port};
+  if (!options_.dns_host.empty() || !options_.dns_srv.empty()) {
+    DnsWatcher::Options dns{options_.dns_host,    options_.dns_port,    options_.dns_srv,
+                            options_.dns_refresh, options_.nameservers, options_.nameserver_port};
     dns_ = std::make_unique<DnsWatcher>(
         context_.get(), std::move(dns),
         [weak = weak_from_this()](const DnsWatcher::Answer& answer) {
@@ -75,7 +76,9 @@ void MediaNodePool::Start() {
           if (!answer.ok) {
             MediaPoolMetrics::Get().Failure("dns_failed");
             log::Warn("media nodes: DNS failed, keeping the known nodes",
-                      {{"name", self->options_.dns_host}, {"error", answer.error}});
+                      {{"name", self->options_.dns_srv.empty() ? self->options_.dns_host
+                                                                : self->options_.dns_srv},
+                       {"error", answer.error}});
             return;
           }
           self->SetListed(answer.addresses);
@@ -461,8 +464,9 @@ void MediaNodePool::CheckHealth() {
 
 void MediaNodePool::UpdateGauges() const {
   const auto now = Clock::now();
-  int healthy = 0, draining = 0, down = 0;
+  int healthy = 0, draining = 0, down = 0, listed = 0;
   for (const auto& [address, entry] : nodes_) {
+    if (entry.listed) ++listed;
     if (!entry.node->Healthy(now)) {
       ++down;
     } else if (entry.node->load().draining()) {
@@ -475,6 +479,7 @@ void MediaNodePool::UpdateGauges() const {
   m.healthy.Set(healthy);
   m.draining.Set(draining);
   m.down.Set(down);
+  m.listed.Set(listed);
 }
 
 std::vector<MediaNodePool::NodeInfo> MediaNodePool::Nodes() const {

@@ -59,9 +59,10 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
   struct Options {
     std::vector<std::string> addresses;  // static "host:port" list, or
     std::string dns_host;                // a name resolved every dns_refresh,
-    uint16_t dns_port = 0;               // with this port for every address
+    uint16_t dns_port = 0;               // with this port for every address, or
+    std::string dns_srv;                 // an SRV name resolved every dns_refresh
     std::chrono::milliseconds dns_refresh{10'000};
-    std::vector<std::string> nameservers;  // for dns_host; empty: /etc/resolv.conf
+    std::vector<std::string> nameservers;  // for DNS; empty: /etc/resolv.conf
     uint16_t nameserver_port = 53;
     uint32_t lease_seconds = 30;  // asked of every session; renewed every lease/3
     std::chrono::milliseconds rpc_timeout{5'000};
@@ -106,7 +107,7 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
     std::string node_id;
     bool healthy = false;
     bool draining = false;
-    bool listed = false;    // in the static list or the last DNS answer
+    bool listed = false;    // in the static list or the last DNS (or SRV) answer
     uint32_t sessions = 0;  // as the node reported
     uint32_t capacity = 0;
     double load = 0;

@@ -30,6 +30,12 @@ MediaPoolMetrics& MediaPoolMetrics::Get() {
           "webrtc2sip_media_rpc_duration_seconds",
           "Latency of MediaRelay calls from signaling, by method.", {"method"},
           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}),
+      metrics::Registry::Global()
+          .AddGauge("webrtc2sip_media_nodes_listed",
+                    "Media-relay nodes in the static list or the last DNS answer (A/AAAA or "
+                    "SRV); a node no longer listed keeps its sessions until they end.",
+                    {})
+          .WithLabels({}),
   };
   return *metrics;
 }

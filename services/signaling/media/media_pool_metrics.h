@@ -21,6 +21,8 @@ struct MediaPoolMetrics {
   metrics::CounterFamily& failures;
   // webrtc2sip_media_rpc_duration_seconds{method}
   metrics::HistogramFamily& rpc_latency;
+  // webrtc2sip_media_nodes_listed: in the static list or the last DNS answer
+  metrics::Gauge& listed;
 
   void Failure(const std::string& reason) { failures.WithLabels({reason}).Inc(); }
 };

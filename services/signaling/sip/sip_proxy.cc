@@ -24,6 +24,7 @@ constexpr std::string_view kBranchPrefix = "z9hG4bK-w2s-";
 constexpr guint kInviteLingerMs = 32000;     // absorb ACKs, pass 2xx retransmissions
 constexpr guint kBrowserInviteTimeoutMs = 180000;  // Timer C
 constexpr guint kBrowserRequestTimeoutMs = 32000;  // Timer F
+constexpr const char* kDrainRetryAfter = "5";  // seconds, in 503s while draining
 
 std::string StatusClass(int status) {
   if (status <= 0) return "timeout";
@@ -220,8 +221,20 @@ void SipProxy::OnMediaSessionLost(const std::string& session_id, MediaSessionLos
   if (b2bua_) b2bua_->OnMediaSessionLost(session_id, reason, detail);
 }
 
+size_t SipProxy::calls_in_progress() const {
+  size_t count = (b2bua_ ? b2bua_->active_calls() : 0) + dialogs_.size();
+  for (const auto& [id, out] : outgoing_) {
+    if (out->method == sip_method_invite && out->final_status == 0) ++count;
+  }
+  for (const auto& [id, in] : incoming_) {
+    if (in->method == sip_method_invite && !in->finishing) ++count;
+  }
+  return count;
+}
+
 void SipProxy::OnWsClose(ConnectionId id, WsCloseReason) {
   if (b2bua_) b2bua_->OnBrowserGone(id);
+  dialogs_.ConnectionClosed(id);
   flows_.Close(id);
   connections_.erase(id);
   ProxyMetrics::Get().active_flows.Set(static_cast<double>(flows_.size()));
@@ -300,6 +313,11 @@ SideAddress SipProxy::WsSide(const Connection& conn) const {
 void SipProxy::HandleWsRequest(Connection& conn, SipMessage msg, Clock::time_point start) {
   // Calls of RTCWeb Breaker clients are the B2BUA's, not the proxy's.
   if (msg.method() == sip_method_register && B2bua::WantsBreaker(msg.sip())) conn.breaker = true;
+  if (draining_ && msg.method() == sip_method_invite && !msg.sip()->sip_to->a_tag) {
+    ProxyMetrics::Get().Drop("draining");
+    return ReplyWs(conn, msg, 503, "Service Unavailable",
+                   "Retry-After: " + std::string(kDrainRetryAfter));
+  }
   if (b2bua_->OnBrowserRequest(conn.peer.id, msg)) return;
   const sip_method_t method = msg.method();
   if (method == sip_method_cancel) return HandleWsCancel(conn, std::move(msg));
@@ -408,6 +426,7 @@ bool SipProxy::SendToNextTarget(Outgoing& out) {
 
 void SipProxy::FailOutgoing(Outgoing& out, int status, const char* reason) {
   out.final_status = status;
+  TrackDialog(out.method, status, out.call_id, out.conn);
   ProxyMetrics::Get().transactions.WithLabels({"ws_to_net", out.method_name, StatusClass(status)}).Inc();
   auto conn = connections_.find(out.conn);
   if (conn != connections_.end() && out.request) {
@@ -479,6 +498,7 @@ void SipProxy::HandleWsResponse(Connection& conn, SipMessage msg) {
   }
   if (status >= 200) {
     ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in.method_name, StatusClass(status)}).Inc();
+    TrackDialog(in.method, status, in.request.call_id(), in.conn);
     FinishIncoming(in.id);
   }
 }
@@ -494,6 +514,13 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
   const auto start = Clock::now();
   ProxyMetrics::Get().net_requests.Inc();
   const sip_method_t method = sip->sip_request->rq_method;
+  if (draining_ && method == sip_method_invite && sip->sip_to && !sip->sip_to->a_tag) {
+    ProxyMetrics::Get().Drop("draining");
+    nta_incoming_treply(irq, 503, "Service Unavailable",
+                        SIPTAG_RETRY_AFTER_STR(kDrainRetryAfter), TAG_END());
+    nta_incoming_destroy(irq);
+    return 0;
+  }
   SipMessage msg = SipMessage::Ref(nta_incoming_getrequest(irq)).Clone();
   if (!msg) return 500;
 
@@ -619,6 +646,7 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
 
   if (out.final_status == 0 && status >= 200) {
     out.final_status = status;
+    TrackDialog(out.method, status, out.call_id, out.conn);
     ProxyMetrics::Get().transactions.WithLabels({"ws_to_net", out.method_name, StatusClass(status)}).Inc();
   }
   auto conn = connections_.find(out.conn);
@@ -729,12 +757,22 @@ gboolean SipProxy::OnIncomingTimeout(gpointer data) {
   if (!in->finishing && in->irq) {
     nta_incoming_treply(in->irq, 408, "Request Timeout", TAG_END());
     ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in->method_name, "timeout"}).Inc();
+    in->proxy->TrackDialog(in->method, 408, in->request.call_id(), in->conn);  // a BYE: over
     in->proxy->FinishIncoming(in->id);
   }
   return G_SOURCE_REMOVE;
 }
 
 // ------------------------------------------------------------ bookkeeping
+
+void SipProxy::TrackDialog(sip_method_t method, int status, const std::string& call_id,
+                           ConnectionId conn) {
+  if (method == sip_method_invite && status >= 200 && status < 300) {
+    dialogs_.Established(call_id, conn);
+  } else if (method == sip_method_bye && status >= 200) {
+    dialogs_.Ended(call_id);
+  }
+}
 
 std::string SipProxy::NewBranch() {
   return std::string(kBranchPrefix) + branch_salt_ + "-" + std::to_string(next_id_++);

@@ -18,6 +18,7 @@
 #include "services/signaling/media/media_node_pool.h"
 #include "services/signaling/sip/flow_table.h"
 #include "services/signaling/sip/message_rewriter.h"
+#include "services/signaling/sip/proxied_dialogs.h"
 #include "services/signaling/sip/sip_message.h"
 #include "services/signaling/sip/sip_resolver.h"
 #include "services/signaling/sip/sip_stack.h"
@@ -38,6 +39,13 @@ class SipProxy final : public WsServer::Listener,
 
   const SipStack& stack() const { return *stack_; }
   const WsServer& ws() const { return *ws_; }
+
+  // Drain (SIGTERM): new INVITEs, from browsers and from the network, get 503
+  // with Retry-After; everything else (REGISTER, in-dialog requests) goes on.
+  void StartDrain() { draining_ = true; }
+  // B2BUA calls, proxied INVITE dialogs and INVITE transactions not yet
+  // answered: what a drain waits for.
+  size_t calls_in_progress() const;
 
   // WsServer::Listener
   void OnWsOpen(const WsPeer& peer) override;
@@ -85,6 +93,8 @@ class SipProxy final : public WsServer::Listener,
   // Transaction bookkeeping; removal happens on a later loop turn, never
   // inside the callback of the object removed.
   void FinishOutgoing(uint64_t id, guint linger_ms);
+  // A final response to an INVITE or a BYE passed: dialogs_ follows.
+  void TrackDialog(sip_method_t method, int status, const std::string& call_id, ConnectionId conn);
   void FinishIncoming(uint64_t id);
   void ReapLater();
   static gboolean OnReap(gpointer self);
@@ -114,6 +124,8 @@ class SipProxy final : public WsServer::Listener,
   guint reap_source_ = 0;
   uint64_t next_id_ = 1;
   std::string branch_salt_;
+  ProxiedDialogs dialogs_;
+  bool draining_ = false;
 };
 
 }  // namespace webrtc2sip::signaling

@@ -91,6 +91,8 @@ TEST_F(ConfigLoaderTest, DefaultsAreTheOriginalOnes) {
   EXPECT_EQ(s.http_listen(), "0.0.0.0:9090");
   EXPECT_THAT(s.media_nodes().addresses(), ::testing::ElementsAre("127.0.0.1:50051"));
   EXPECT_EQ(s.media_nodes().dns_refresh_seconds(), 10u);
+  EXPECT_FALSE(s.media_nodes().has_dns_srv());
+  EXPECT_EQ(s.drain_deadline_seconds(), 3600u);
   EXPECT_EQ(s.session_lease_seconds(), 30u);
   EXPECT_FALSE(s.has_outbound_proxy());
   EXPECT_FALSE(s.has_advertised_host());
@@ -143,6 +145,7 @@ signaling:
   advertised_host: sip.example.org
   media_nodes: {dns_name: media.default.svc.cluster.local:50051, dns_refresh_seconds: 5}
   session_lease_seconds: 60
+  drain_deadline_seconds: 120
   limits: {max_ws_connections: 20, max_ws_connections_per_ip: 5, max_sip_message_size: 8192,
            max_messages_per_second: 50}
 media_relay:
@@ -211,6 +214,7 @@ media_relay:
   EXPECT_EQ(s.limits().max_ws_connections_per_ip(), 5u);
   EXPECT_EQ(s.limits().max_sip_message_size(), 8192u);
   EXPECT_EQ(s.limits().max_messages_per_second(), 50u);
+  EXPECT_EQ(s.drain_deadline_seconds(), 120u);
 
   const auto& r = c.media_relay();
   EXPECT_EQ(r.grpc_listen(), "127.0.0.1:50052");
@@ -224,6 +228,16 @@ media_relay:
   EXPECT_EQ(r.workers(), 4u);
   EXPECT_EQ(r.ice_mode(), v1::ICE_MODE_FULL);
   EXPECT_EQ(r.drain_deadline_seconds(), 600u);
+}
+
+TEST_F(ConfigLoaderTest, DnsSrvReplacesTheDefaultNodeList) {
+  Config c = LoadConfigString(
+      "signaling:\n  transports: [{protocol: ws}]\n"
+      "  media_nodes: {dns_srv: _grpc._tcp.relays.ns.svc.cluster.local}\n",
+      "t", Scope::kSignaling);
+  EXPECT_EQ(c.signaling().media_nodes().dns_srv(), "_grpc._tcp.relays.ns.svc.cluster.local");
+  EXPECT_EQ(c.signaling().media_nodes().addresses_size(), 0);
+  EXPECT_FALSE(c.signaling().media_nodes().has_dns_name());
 }
 
 TEST_F(ConfigLoaderTest, EnumSpellingsAreCaseInsensitive) {
@@ -313,7 +327,15 @@ TEST_F(ConfigLoaderTest, CrossFieldProblemsAreNamed) {
             "test.yaml: signaling.http_listen: 'localhost' is not host:port");
   EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  media_nodes: {addresses: "
                     "[a:1], dns_name: b:2}\n"),
-            "test.yaml: signaling.media_nodes: give either addresses or dns_name, not both");
+            "test.yaml: signaling.media_nodes: give exactly one of addresses, dns_name or dns_srv");
+  EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  media_nodes: {dns_name: b:2, "
+                    "dns_srv: _grpc._tcp.b}\n"),
+            "test.yaml: signaling.media_nodes: give exactly one of addresses, dns_name or dns_srv");
+  EXPECT_EQ(
+      ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  media_nodes: {dns_srv: "
+              "\"_grpc._tcp.b:50051\"}\n"),
+      "test.yaml: signaling.media_nodes.dns_srv: '_grpc._tcp.b:50051' is not a DNS name (e.g. "
+      "_grpc._tcp.relays.ns.svc.cluster.local, no port)");
   EXPECT_EQ(ErrorOf("signaling:\n  transports: [{protocol: ws}]\n  outbound_proxy: 10.0.0.5\n"),
             "test.yaml: signaling.outbound_proxy: '10.0.0.5' is not a SIP URI (e.g. "
             "sip:10.0.0.5:5060;transport=udp)");

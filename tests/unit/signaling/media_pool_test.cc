@@ -619,5 +619,65 @@ TEST_F(MediaPoolTest, DnsNameIsResolvedAgain) {
   EXPECT_TRUE(pool_->Nodes().empty());
 }
 
+// SRV records give each node its own port: two nodes on 127.0.0.1, found
+// through one SRV name; one leaves the records (dnsmasq reloads --srv-host only
+// on a restart) and is dropped, the other stays.
+TEST_F(MediaPoolTest, DnsSrvRecordsGiveEachNodeItsPort) {
+  if (FindProgram("dnsmasq").empty()) GTEST_SKIP() << "no dnsmasq (Debian dnsmasq-base)";
+  Relay a, b;
+  a.Start();
+  b.Start();
+  const std::string dir = TempDir();
+  const uint16_t dns_port = FreePort(SOCK_DGRAM);
+  auto dnsmasq = std::make_unique<Child>();
+  auto serve = [&](const std::vector<const Relay*>& relays) {
+    std::vector<std::string> argv = {"dnsmasq",
+                                     "--no-daemon",
+                                     "--port=" + std::to_string(dns_port),
+                                     "--listen-address=127.0.0.1",
+                                     "--bind-interfaces",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--conf-file=/dev/null",
+                                     "--local=/test/",
+                                     "--pid-file=" + dir + "/dnsmasq.pid",
+                                     "--user=root",
+                                     "--host-record=relay.test,127.0.0.1"};
+    for (const Relay* r : relays) {
+      argv.push_back("--srv-host=_grpc._tcp.relays.test,relay.test," + std::to_string(r->port()));
+    }
+    dnsmasq = std::make_unique<Child>();  // the old one is killed and reaped first
+    dnsmasq->Spawn(argv, dir + "/dnsmasq.log");
+  };
+  serve({&a, &b});
+  std::this_thread::sleep_for(300ms);
+
+  config::v1::Signaling config;
+  config.mutable_media_nodes()->set_dns_srv("_grpc._tcp.relays.test");
+  config.mutable_media_nodes()->set_dns_refresh_seconds(1);
+  config.add_nameservers("127.0.0.1:" + std::to_string(dns_port));
+  config.set_session_lease_seconds(kLeaseSeconds);
+  pool_ = MediaNodePool::Create(loop_.context(), MediaNodePool::Options::FromConfig(config),
+                                &listener_);
+  WaitHealthy({a.address(), b.address()}, 10s);
+  EXPECT_EQ(pool_->Nodes().size(), 2u);
+  EXPECT_EQ(MediaPoolMetrics::Get().listed.Value(), 2);
+  auto refs = CreateMany(2, "srv-");
+  auto count = CountByNode(refs);
+  EXPECT_EQ(count[a.address()], 1);
+  EXPECT_EQ(count[b.address()], 1);
+
+  serve({&a});
+  ASSERT_TRUE(loop_.RunUntil([&] { return !Node(b.address())->listed; }, 10s));
+  EXPECT_EQ(MediaPoolMetrics::Get().listed.Value(), 1);
+  auto more = CreateMany(2, "srv-after-");
+  EXPECT_EQ(CountByNode(more)[a.address()], 2);
+  DeleteAll(refs);  // b's last session ends: b is dropped
+  EXPECT_EQ(Node(b.address()), nullptr);
+  EXPECT_TRUE(Healthy(a.address()));
+  DeleteAll(more);
+  EXPECT_TRUE(listener_.lost.empty());
+}
+
 }  // namespace
 }  // namespace webrtc2sip::signaling
