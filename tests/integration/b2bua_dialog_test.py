@@ -35,6 +35,7 @@ def fingerprint(sdp):
 
 class BreakerGateway(unittest.IsolatedAsyncioTestCase):
     signaling_options = {}
+    media_options = {}
     via_kamailio = True
 
     @classmethod
@@ -42,6 +43,7 @@ class BreakerGateway(unittest.IsolatedAsyncioTestCase):
         w2s.start_sip_network(cls, "w2s-b2bua-dialog-")
         cfg = w2s.signaling_config(cls.kam_port if cls.via_kamailio else None,
                                    allow_ha1_over_ws=True, **cls.signaling_options)
+        cfg["media"].update(cls.media_options)
         cls.relay = start_media_relay(cfg, "media-relay", port_range=(40000, 40999))
         cfg["signaling"]["media_nodes"] = {"addresses": [cls.relay.grpc]}
         cls.gw = w2s.start_signaling(cfg)
@@ -252,6 +254,84 @@ class DtmfTest(BreakerGateway):
         self.assertEqual(durations, sorted(durations))
         self.assertEqual(self.metric("webrtc2sip_b2bua_dtmf_total", outcome="rfc4733"), 1)
         self.assertEqual((await answered.bye()).status, 200)
+        self.assertEqual(await self.wait_exit(phone), 0, phone.output())
+
+
+class SrtpMandatoryTest(BreakerGateway):
+    """srtp_mode mandatory against a phone that insists on SDES-SRTP, with a
+    real WebRTC stack (aiortc) as the browser: media both ways, encrypted on
+    both legs with the keys each side gave."""
+    media_options = {"srtp_mode": "mandatory"}
+    via_kamailio = False
+
+    async def test_audio_flows_both_ways_over_sdes_srtp_on_the_sip_side(self):
+        import aiortc_peer  # noqa: E402  (patches aioice to loopback before aiortc loads)
+        import rtp_peer
+        suite = "AES_CM_128_HMAC_SHA1_80"
+        legacy = await rtp_peer.LegacyEndpoint().open()
+        self.addCleanup(legacy.close)
+        key_raw, key_params = rtp_peer.new_sdes_key(suite)
+        port = w2s.free_port(socket.SOCK_DGRAM)
+        trace = os.path.join(self.workdir, f"sdes-{port}.msg")
+        phone = w2s.sipp("uas_sdes.xml", None, port, name="sipp-uas",
+                         extra=["-set", "rtp_port", str(legacy.rtp_port), "-set", "key", key_params,
+                                "-trace_msg", "-message_file", trace])
+        self.addCleanup(phone.kill)
+        w2s.wait_udp_port_bound(port)
+
+        browser = aiortc_peer.Browser()
+        self.addAsyncCleanup(browser.close)
+        offer = await browser.offer()
+        # Like a browser behind mDNS: no usable candidate; the node learns the
+        # browser's address from its checks (peer-reflexive).
+        offer = "".join(l + "\r\n" for l in offer.splitlines() if not l.startswith("a=candidate"))
+        c = await self.client("ola")
+        call_id = "sdes-" + os.urandom(4).hex()
+        uri = f"sip:uas@{w2s.LOOPBACK}:{port}"
+        c.cseq += 1
+        cseq = c.cseq
+        await c.send(c.request("INVITE", uri, call_id, "o1", f"<{uri}>", cseq, body=offer,
+                               content_type="application/sdp"))
+        ok = await c.response_to(call_id, cseq, "INVITE", timeout=20)
+        self.assertEqual(ok.status, 200, ok.text)
+        contact, to = ok.header("contact").strip("<>"), ok.header("to")
+        await c.send(c.request("ACK", contact, call_id, "o1", to, cseq, cseq_method="ACK"))
+
+        # The gateway's offer to the phone: RTP/SAVP with two crypto lines.
+        sip_log = open(trace, errors="replace").read()
+        invite = sip_log[sip_log.find("INVITE sip:uas@"):]
+        invite = invite[:invite.find("SIP/2.0 200 OK")]  # the phone's own answer follows
+        self.assertRegex(invite, r"m=audio \d+ RTP/SAVP ")
+        cryptos = re.findall(r"a=crypto:(\d+) (\S+) (inline:\S+)", invite)
+        self.assertEqual(len(cryptos), 2, invite)
+        tag1 = [c_ for c_ in cryptos if c_[0] == "1"][0]
+        self.assertEqual(tag1[1], suite)
+        relay_key = rtp_peer.parse_key_params(suite, tag1[2])
+        relay_rtp = int(re.search(r"m=audio (\d+) ", invite).group(1))
+        legacy.set_srtp(tx_suite=suite, tx_key=key_raw, rx_suite=suite, rx_key=relay_key)
+
+        await browser.accept_answer(ok.body)
+        await asyncio.wait_for(browser.connected.wait(), 20)
+        # Browser -> phone: SRTP that only the relay's SDES key opens.
+        self.assertTrue(await legacy.wait_packets(50, 20), f"{legacy.count()} packets, "
+                        f"{legacy.undecodable} undecodable\n" + browser.describe())
+        self.assertEqual(legacy.undecodable, 0)
+        self.assertTrue(all(p.pt == 0 for p in legacy.received))
+        # Phone -> browser: the phone's SRTP, decoded by aiortc.
+        sender = rtp_peer.RtpSender(legacy, (w2s.LOOPBACK, relay_rtp), 0,
+                                    lambda k: bytes([0xFF]) * 160).start()
+        try:
+            for _ in range(200):
+                if len(browser.frames) >= 25:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await sender.stop()
+        self.assertGreaterEqual(len(browser.frames), 25, browser.describe())
+
+        c.cseq += 1
+        await c.send(c.request("BYE", contact, call_id, "o1", to, c.cseq))
+        self.assertEqual((await c.response_to(call_id, c.cseq, "BYE")).status, 200)
         self.assertEqual(await self.wait_exit(phone), 0, phone.output())
 
 
