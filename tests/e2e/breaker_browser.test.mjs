@@ -1,7 +1,8 @@
 // The RTCWeb Breaker with a real browser: headless Chromium running SIP.js
 // (and JsSIP) with rtcweb-breaker=yes registers through the gateway to
 // Kamailio and calls a SIPp phone that only speaks RTP/AVP PCMU and echoes RTP.
-// Media crosses a real media-relay node: the browser receives its echo.
+// Media crosses a real media-relay node: the browser receives its echo. And
+// a SIP phone calls the registered breaker browser, which answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -71,6 +72,53 @@ for (const lib of ['sipjs', 'jssip']) {
       assert.equal(await phone.exited, 0, 'SIPp finished its scenario (INVITE, ACK, BYE)');
     } finally {
       phone.kill();
+      await page.close();
+    }
+  });
+}
+
+// A SIP phone calls the breaker browser: the node's WebRTC offer reaches
+// Chromium over its WebSocket flow, the browser answers, and the phone
+// (SIPp with -rtp_echo) sends the browser's audio back to it.
+async function startCallingPhone(user) {
+  const port = await freePort();
+  const mediaPort = (await freePort()) & ~1;
+  const sipp = spawn('sipp', ['-sf', path.join(SOURCE_DIR, 'tests/integration/sipp/uac_call_echo.xml'),
+    '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort),
+    '-rtp_echo', '-s', user, '-m', '1', '-nostdin', '-timeout', '90s', '-timeout_error', gw.domain],
+  { stdio: 'ignore', detached: true });
+  const exited = new Promise((r) => sipp.once('exit', (code) => r(code)));
+  return { exited, kill: () => { try { process.kill(-sipp.pid, 'SIGKILL'); } catch {} } };
+}
+
+for (const lib of ['sipjs', 'jssip']) {
+  test(`${lib}: a SIP phone calls the breaker browser, audio both ways`, { timeout: 120000 }, async () => {
+    const page = await h.newPage();
+    let phone;
+    try {
+      const user = `callee-${lib}`;
+      const ua = await BrowserUA.create(page, configs[lib](gw, user));
+      await ua.register();
+      const before = await gw.relayMetrics();
+      phone = await startCallingPhone(user);
+      const call = await ua.waitIncoming({ timeoutMs: 30000 });
+      await call.answer();
+      await call.waitState('established', { timeout: 30000 });
+      let packets = 0;
+      for (let i = 0; i < 60 && packets <= 100; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        packets = await call.inboundPackets();
+      }
+      assert.ok(packets > 100, `the browser received ${packets} audio packets from the phone`);
+      const relay = await gw.relayMetrics();
+      const delta = (leg) => metric(relay, 'webrtc2sip_media_packets_total', `leg="${leg}",direction="in"`) -
+        metric(before, 'webrtc2sip_media_packets_total', `leg="${leg}",direction="in"`);
+      assert.ok(delta('webrtc') > 50, 'the browser sent SRTP to the node');
+      assert.ok(delta('legacy') > 50, 'the phone sent RTP to the node');
+      await call.hangup();
+      assert.equal(await phone.exited, 0, 'SIPp finished its scenario (INVITE, ACK, BYE from the browser)');
+    } finally {
+      phone?.kill();
       await page.close();
     }
   });
