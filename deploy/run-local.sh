@@ -7,11 +7,16 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${W2S_BUILD_DIR:-$top/build}
-run=$top/deploy/local/run
+run=${W2S_RUN_DIR:-$top/deploy/local/run}
 ws_port=${W2S_WS_PORT:-10060}
 sip_port=${W2S_SIP_PORT:-10061}
 kam_port=${W2S_KAMAILIO_PORT:-10070}
 echo_port=${W2S_ECHO_PORT:-10072}
+echo_media_port=${W2S_ECHO_MEDIA_PORT:-21000}
+signaling_http=${W2S_SIGNALING_HTTP_PORT:-9090}
+relay_http=${W2S_RELAY_HTTP_PORT:-9091}
+relay_grpc=${W2S_RELAY_GRPC_PORT:-50051}
+rtp_min=${W2S_RTP_PORT_MIN:-20000}
 
 "$top/deploy/install-deps.sh" build runtime local
 "$top/deploy/build.sh" webrtc2sip-signaling webrtc2sip-media-relay
@@ -32,13 +37,13 @@ signaling:
   outbound_proxy: "sip:127.0.0.1:$kam_port;transport=udp"
   web_root: $top/deploy/local/web
   allow_ha1_over_ws: yes
-  http_listen: 127.0.0.1:9090
-  media_nodes: {addresses: [127.0.0.1:50051]}
+  http_listen: 127.0.0.1:$signaling_http
+  media_nodes: {addresses: [127.0.0.1:$relay_grpc]}
 media_relay:
-  grpc_listen: 127.0.0.1:50051
-  http_listen: 127.0.0.1:9091
+  grpc_listen: 127.0.0.1:$relay_grpc
+  http_listen: 127.0.0.1:$relay_http
   bind_address: 127.0.0.1
-  port_range: {min: 20000, max: 20999}
+  port_range: {min: $rtp_min, max: $((rtp_min + 999))}
 YAML
 "$build/services/signaling/webrtc2sip-signaling" --check-config "$run/webrtc2sip.yaml" >/dev/null
 "$build/services/media-relay/webrtc2sip-media-relay" --check-config "$run/webrtc2sip.yaml" >/dev/null
@@ -54,7 +59,7 @@ trap stop INT TERM EXIT
 kamailio -f "$top/deploy/local/kamailio.cfg" -A ECHO_PORT="$echo_port" \
   -l "udp:127.0.0.1:$kam_port" -DD -E -w "$run" -m 32 -M 8 >"$run/kamailio.log" 2>&1 &
 pids+=($!)
-sipp -sn uas -i 127.0.0.1 -p "$echo_port" -mi 127.0.0.1 -mp 21000 -rtp_echo -nostdin \
+sipp -sn uas -i 127.0.0.1 -p "$echo_port" -mi 127.0.0.1 -mp "$echo_media_port" -rtp_echo -nostdin \
   >"$run/echo-phone.log" 2>&1 &
 pids+=($!)
 "$build/services/media-relay/webrtc2sip-media-relay" --config "$run/webrtc2sip.yaml" >"$run/media-relay.log" 2>&1 &
@@ -69,7 +74,7 @@ webrtc2sip is running on 127.0.0.1 (Ctrl-C stops everything):
                   register as any user (password "secret"), call "echo" to hear yourself,
                   or open a second tab, register another user and call it by name
   SIP over WS     ws://127.0.0.1:$ws_port          SIP network (Kamailio) udp 127.0.0.1:$kam_port
-  metrics         http://127.0.0.1:9090/metrics (signaling)  http://127.0.0.1:9091/metrics (media-relay)
+  metrics         http://127.0.0.1:$signaling_http/metrics (signaling)  http://127.0.0.1:$relay_http/metrics (media-relay)
   logs            $run/*.log
 
 MSG
