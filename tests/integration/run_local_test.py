@@ -109,15 +109,17 @@ class RunLocalTest(unittest.IsolatedAsyncioTestCase):
                     self.fail(f"{name} {ports[name]} still taken after Ctrl-C ({e}):\n" + output())
 
     async def wait_ready(self, port, output):
+        """Signaling ready, and its media node seen healthy (as a user who
+        opens the page a moment later finds it)."""
         for _ in range(300):
             try:
                 status, _, _ = w2s.http_get(port, "/readyz", timeout=2)
-                if status == 200:
+                if status == 200 and w2s.metric(port, "webrtc2sip_media_nodes", state="healthy") >= 1:
                     return
             except OSError:
                 pass
             await asyncio.sleep(0.1)
-        self.fail("signaling never ready:\n" + output())
+        self.fail("signaling never ready with a healthy media node:\n" + output())
 
 
 if __name__ == "__main__":
