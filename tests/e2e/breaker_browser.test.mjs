@@ -115,6 +115,9 @@ for (const lib of ['sipjs', 'jssip']) {
         metric(before, 'webrtc2sip_media_packets_total', `leg="${leg}",direction="in"`);
       assert.ok(delta('webrtc') > 50, 'the browser sent SRTP to the node');
       assert.ok(delta('legacy') > 50, 'the phone sent RTP to the node');
+      const signaling = await gw.metrics();
+      assert.ok(metric(signaling, 'webrtc2sip_b2bua_media_flowing_seconds_count', 'direction="incoming"') >= 1,
+        'signaling timed the incoming call until media flowed');
       await call.hangup();
       assert.equal(await phone.exited, 0, 'SIPp finished its scenario (INVITE, ACK, BYE from the browser)');
     } finally {

@@ -328,6 +328,9 @@ class SrtpMandatoryTest(BreakerGateway):
         finally:
             await sender.stop()
         self.assertGreaterEqual(len(browser.frames), 25, browser.describe())
+        # Media flowing was reported by the node and timed from the INVITE.
+        self.assertGreaterEqual(self.metric("webrtc2sip_b2bua_media_flowing_seconds_count",
+                                            direction="outgoing"), 1)
 
         c.cseq += 1
         await c.send(c.request("BYE", contact, call_id, "o1", to, c.cseq))

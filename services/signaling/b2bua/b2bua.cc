@@ -27,6 +27,10 @@ Metrics& Metrics::Get() {
       r.AddHistogram("webrtc2sip_b2bua_media_setup_seconds",
                      "From the INVITE to the allocation of the media session on a node.",
                      {"direction"}, {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
+      r.AddHistogram("webrtc2sip_b2bua_media_flowing_seconds",
+                     "From the first INVITE to the node's report that ICE and DTLS are done "
+                     "on the browser leg (media can flow), by direction.",
+                     {"direction"}, {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       r.AddCounter("webrtc2sip_b2bua_challenges_answered_total",
                    "401/407 challenges the B2BUA answered with a browser's HA1 token.", {}),
       r.AddCounter("webrtc2sip_b2bua_reoffers_total",
@@ -212,6 +216,16 @@ void B2bua::OnMediaSessionLost(const std::string& session_id, MediaSessionLoss r
   }
   SendByeToNetwork(*call);
   End(*call, "media_lost");
+}
+
+void B2bua::OnMediaSessionConnected(const std::string& session_id) {
+  auto it = by_session_.find(session_id);
+  if (it == by_session_.end()) return;
+  Call* call = Find(it->second);
+  if (!call || call->media_flowing) return;
+  call->media_flowing = true;
+  Metrics::Get().media_flowing.WithLabels({call->incoming ? "incoming" : "outgoing"}).Observe(
+      std::chrono::duration<double>(Clock::now() - call->start).count());
 }
 
 std::string B2bua::BrowserContact(const Call& call) const {

@@ -68,6 +68,7 @@ class B2bua final : public MediaNodePool::Listener {
   // MediaNodePool::Listener
   void OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
                           const std::string& detail) override;
+  void OnMediaSessionConnected(const std::string& session_id) override;
 
  private:
   struct Call;

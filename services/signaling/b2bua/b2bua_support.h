@@ -19,6 +19,7 @@ struct Metrics {
   metrics::GaugeFamily& active;
   metrics::HistogramFamily& setup;
   metrics::HistogramFamily& media_setup;
+  metrics::HistogramFamily& media_flowing;
   metrics::CounterFamily& challenges;
   metrics::CounterFamily& reoffers;
   metrics::CounterFamily& in_dialog;

@@ -522,6 +522,13 @@ void MediaNodePool::OnNodeSessionEvent(MediaNode& node, const v1::SessionEvent& 
     case v1::SESSION_EVENT_MEDIA_FAILED:
       reason = MediaSessionLoss::kMediaFailed;
       break;
+    case v1::SESSION_EVENT_MEDIA_CONNECTED:
+      if (sessions_.count(event.session_id()) && listener_) {
+        PostSelf([id = event.session_id()](MediaNodePool& self) {
+          if (self.listener_) self.listener_->OnMediaSessionConnected(id);
+        });
+      }
+      return;
     default:
       return;
   }

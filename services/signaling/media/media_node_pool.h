@@ -54,6 +54,8 @@ class MediaNodePool final : public std::enable_shared_from_this<MediaNodePool>,
     // pool no longer renews it; releasing its ref afterwards is still fine.
     virtual void OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
                                     const std::string& detail) = 0;
+    // The node reported ICE + DTLS done on the session: media can flow.
+    virtual void OnMediaSessionConnected(const std::string& session_id) { (void)session_id; }
   };
 
   struct Options {

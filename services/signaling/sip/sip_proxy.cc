@@ -221,6 +221,10 @@ void SipProxy::OnMediaSessionLost(const std::string& session_id, MediaSessionLos
   if (b2bua_) b2bua_->OnMediaSessionLost(session_id, reason, detail);
 }
 
+void SipProxy::OnMediaSessionConnected(const std::string& session_id) {
+  if (b2bua_) b2bua_->OnMediaSessionConnected(session_id);
+}
+
 size_t SipProxy::calls_in_progress() const {
   size_t count = (b2bua_ ? b2bua_->active_calls() : 0) + dialogs_.size();
   for (const auto& [id, out] : outgoing_) {

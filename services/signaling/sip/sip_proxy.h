@@ -59,6 +59,7 @@ class SipProxy final : public WsServer::Listener,
   // MediaNodePool::Listener: media sessions belong to B2BUA calls.
   void OnMediaSessionLost(const std::string& session_id, MediaSessionLoss reason,
                           const std::string& detail) override;
+  void OnMediaSessionConnected(const std::string& session_id) override;
 
  private:
   struct Connection;
