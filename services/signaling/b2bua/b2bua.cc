@@ -9,6 +9,8 @@
 #include "common/log/logger.h"
 #include "services/signaling/b2bua/b2bua_call.h"
 #include "services/signaling/b2bua/b2bua_support.h"
+#include "services/signaling/sdp/media_translator.h"
+#include "services/signaling/sdp/sdp_parser.h"
 #include "services/signaling/sip/local_response.h"
 
 namespace webrtc2sip::signaling {
@@ -108,6 +110,44 @@ std::string OriginKey(std::string_view sdp) {
 
 std::string BracketHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+namespace {
+
+template <typename ToRemote>
+absl::StatusOr<PeerSdp> ParsePeer(std::string_view body, ToRemote to_remote) {
+  auto parsed = sdp::ParseSdp(body);
+  if (!parsed.ok()) return parsed.status();
+  auto remote = to_remote(*parsed);
+  if (!remote.ok()) return remote.status();
+  return PeerSdp{std::move(*parsed), std::move(*remote)};
+}
+
+}  // namespace
+
+absl::StatusOr<PeerSdp> ParseWebRtcPeer(std::string_view body) {
+  return ParsePeer(body, [](const sdp::SessionDescription& d) { return sdp::WebRtcSdpToRemote(d); });
+}
+
+absl::StatusOr<PeerSdp> ParseLegacyPeer(std::string_view body) {
+  return ParsePeer(body, [](const sdp::SessionDescription& d) { return sdp::LegacySdpToRemote(d); });
+}
+
+media::v1::SrtpMode LegacySrtpMode(const config::v1::Media& media) {
+  switch (media.srtp_mode()) {
+    case config::v1::SRTP_MODE_NONE: return media::v1::SRTP_MODE_NONE;
+    case config::v1::SRTP_MODE_MANDATORY: return media::v1::SRTP_MODE_MANDATORY;
+    default: return media::v1::SRTP_MODE_OPTIONAL;
+  }
+}
+
+media::v1::UpdateLegRequest LegUpdate(media::v1::LegSide side, bool is_offer,
+                                      const media::v1::RemoteDescription& remote) {
+  media::v1::UpdateLegRequest request;
+  request.set_side(side);
+  request.set_is_offer(is_offer);
+  *request.mutable_remote() = remote;
+  return request;
 }
 
 }  // namespace b2bua_support

@@ -185,13 +185,11 @@ int B2bua::StartNetworkReoffer(Call& call, nta_incoming_t* irq, const sip_t* sip
     nta_incoming_destroy(irq);
     return 0;
   }
-  auto parsed = sdp::ParseSdp(body);
-  auto remote = parsed.ok() ? sdp::LegacySdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok() || remote->streams_size() != call.legacy.remote.streams_size()) {
+  auto peer = ParseLegacyPeer(body);
+  if (!peer.ok() || peer->remote.streams_size() != call.legacy.remote.streams_size()) {
     log::Warn("legacy re-offer refused",
               {{"call_id", call.browser.call_id},
-               {"error", remote.ok() ? "number of streams changed" : std::string(remote.status().message())}});
+               {"error", peer.ok() ? "number of streams changed" : std::string(peer.status().message())}});
     Metrics::Get().reoffers.WithLabels({"network", "refused"}).Inc();
     return 488;
   }
@@ -199,13 +197,10 @@ int B2bua::StartNetworkReoffer(Call& call, nta_incoming_t* irq, const sip_t* sip
   r.from_browser = false;
   r.network_irq = irq;
   r.previous = call.legacy.remote;
-  r.offer_sdp = *parsed;
-  call.legacy.remote = *remote;
+  r.offer_sdp = peer->sdp;
+  call.legacy.remote = peer->remote;
   call.legacy.remote_origin = origin;
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_LEGACY);
-  request.set_is_offer(true);
-  *request.mutable_remote() = *remote;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_LEGACY, true, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);
@@ -248,10 +243,7 @@ void B2bua::FinishNetworkReoffer(Call& call, SipMessage& browser_answer) {
     nta_incoming_treply(r.network_irq, status, sip->sip_status->st_phrase, TAG_END());
     nta_incoming_destroy(r.network_irq);
     // The node goes back to what the SIP side had before its offer.
-    mv1::UpdateLegRequest request;
-    request.set_side(mv1::LEG_SIDE_LEGACY);
-    request.set_is_offer(call.incoming);
-    *request.mutable_remote() = r.previous;
+    mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_LEGACY, call.incoming, r.previous);
     call.legacy.remote = r.previous;
     pool_->UpdateLeg(call.media, std::move(request), [](grpc::Status, mv1::UpdateLegResponse) {});
     call.reoffer.reset();
@@ -260,10 +252,8 @@ void B2bua::FinishNetworkReoffer(Call& call, SipMessage& browser_answer) {
   }
   host_.SendToBrowser(call.conn, BrowserRequest(call, "ACK", r.browser_cseq,
                                                 std::string(kBranchPrefix) + RandomToken(8), {}, {}, {}));
-  auto parsed = sdp::ParseSdp(Body(sip));
-  auto remote = parsed.ok() ? sdp::WebRtcSdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok()) {
+  auto peer = ParseWebRtcPeer(Body(sip));
+  if (!peer.ok()) {
     nta_incoming_treply(r.network_irq, 488, "Not Acceptable Here", TAG_END());
     nta_incoming_destroy(r.network_irq);
     r.network_irq = nullptr;
@@ -271,12 +261,9 @@ void B2bua::FinishNetworkReoffer(Call& call, SipMessage& browser_answer) {
     SendByeToNetwork(call);
     return End(call, "bad_answer");
   }
-  call.webrtc.remote = *remote;
-  call.webrtc.remote_sdp = *parsed;
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_WEBRTC);
-  request.set_is_offer(false);
-  *request.mutable_remote() = *remote;
+  call.webrtc.remote = peer->remote;
+  call.webrtc.remote_sdp = peer->sdp;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_WEBRTC, false, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);
@@ -417,13 +404,11 @@ void B2bua::StartBrowserReoffer(Call& call, SipMessage& msg) {
     host_.SendToBrowser(call.conn, BrowserResponse(call, msg, 200, "OK", {}, call.webrtc.sent_sdp));
     return;
   }
-  auto parsed = sdp::ParseSdp(body);
-  auto remote = parsed.ok() ? sdp::WebRtcSdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok() || remote->streams_size() != call.webrtc.remote.streams_size()) {
+  auto peer = ParseWebRtcPeer(body);
+  if (!peer.ok() || peer->remote.streams_size() != call.webrtc.remote.streams_size()) {
     log::Warn("browser re-offer refused",
               {{"call_id", call.browser.call_id},
-               {"error", remote.ok() ? "number of streams changed" : std::string(remote.status().message())}});
+               {"error", peer.ok() ? "number of streams changed" : std::string(peer.status().message())}});
     host_.SendToBrowser(call.conn, BrowserResponse(call, msg, 488, "Not Acceptable Here"));
     Metrics::Get().reoffers.WithLabels({"browser", "refused"}).Inc();
     return;
@@ -432,12 +417,9 @@ void B2bua::StartBrowserReoffer(Call& call, SipMessage& msg) {
   r.from_browser = true;
   r.browser_request = std::move(msg);
   r.previous = call.webrtc.remote;
-  r.offer_sdp = *parsed;
-  call.webrtc.remote = *remote;
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_WEBRTC);
-  request.set_is_offer(true);
-  *request.mutable_remote() = *remote;
+  r.offer_sdp = peer->sdp;
+  call.webrtc.remote = peer->remote;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_WEBRTC, true, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);
@@ -501,10 +483,7 @@ void B2bua::FinishBrowserReoffer(Call& call, nta_outgoing_t* orq, const sip_t* s
       return End(call, "network_dialog_gone");
     }
     // The node goes back to what the browser had before its offer.
-    mv1::UpdateLegRequest request;
-    request.set_side(mv1::LEG_SIDE_WEBRTC);
-    request.set_is_offer(false);
-    *request.mutable_remote() = r.previous;
+    mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_WEBRTC, false, r.previous);
     call.webrtc.remote = r.previous;
     pool_->UpdateLeg(call.media, std::move(request), [](grpc::Status, mv1::UpdateLegResponse) {});
     nta_outgoing_destroy(std::exchange(r.network_orq, nullptr));
@@ -514,22 +493,17 @@ void B2bua::FinishBrowserReoffer(Call& call, nta_outgoing_t* orq, const sip_t* s
   SendNetworkAck(call, orq);
   call.session_timer.NegotiateAsUac(sip);
   ArmSessionTimer(call);
-  auto parsed = sdp::ParseSdp(Body(sip));
-  auto remote = parsed.ok() ? sdp::LegacySdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok() || remote->streams_size() != call.legacy.remote.streams_size()) {
+  auto peer = ParseLegacyPeer(Body(sip));
+  if (!peer.ok() || peer->remote.streams_size() != call.legacy.remote.streams_size()) {
     host_.SendToBrowser(call.conn, BrowserResponse(call, r.browser_request, 488, "Not Acceptable Here"));
     SendByeToBrowser(call);
     SendByeToNetwork(call);
     return End(call, "bad_answer");
   }
-  call.legacy.remote = *remote;
-  call.legacy.remote_sdp = *parsed;
+  call.legacy.remote = peer->remote;
+  call.legacy.remote_sdp = peer->sdp;
   call.legacy.remote_origin = OriginKey(Body(sip));
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_LEGACY);
-  request.set_is_offer(false);
-  *request.mutable_remote() = *remote;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_LEGACY, false, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);

@@ -66,30 +66,25 @@ void B2bua::OnNetworkInvite(ConnectionId conn, nta_incoming_t* irq, SipMessage r
   calls_.emplace(c.id, std::move(call));
   Metrics::Get().active.WithLabels({}).Set(static_cast<double>(calls_.size()));
 
-  auto parsed = sdp::ParseSdp(Body(c.network_invite.sip()));
-  auto remote = parsed.ok() ? sdp::LegacySdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  auto streams = remote.ok() ? sdp::OfferStreamsForBrowser(remote->streams(), media_)
-                             : absl::StatusOr<sdp::MediaStreams>(remote.status());
+  auto peer = ParseLegacyPeer(Body(c.network_invite.sip()));
+  auto streams = peer.ok() ? sdp::OfferStreamsForBrowser(peer->remote.streams(), media_)
+                             : absl::StatusOr<sdp::MediaStreams>(peer.status());
   if (!streams.ok()) {
     log::Warn("legacy offer refused", {{"call_id", c.network_invite.call_id()},
                                        {"error", std::string(streams.status().message())}});
     nta_incoming_treply(c.irq, 488, "Not Acceptable Here", TAG_END());
     return End(c, "bad_offer");
   }
-  c.legacy.remote_sdp = *parsed;
-  c.legacy.remote = *remote;
+  c.legacy.remote_sdp = peer->sdp;
+  c.legacy.remote = peer->remote;
   c.legacy.remote_origin = OriginKey(Body(c.network_invite.sip()));
   mv1::CreateSessionRequest request_pb;
   request_pb.set_call_id(c.network_invite.call_id());
   request_pb.mutable_webrtc_leg()->set_type(mv1::LEG_TYPE_WEBRTC);
   *request_pb.mutable_webrtc_leg()->mutable_offer_streams() = *streams;
   request_pb.mutable_legacy_leg()->set_type(mv1::LEG_TYPE_LEGACY);
-  request_pb.mutable_legacy_leg()->set_srtp_mode(
-      media_.srtp_mode() == config::v1::SRTP_MODE_NONE        ? mv1::SRTP_MODE_NONE
-      : media_.srtp_mode() == config::v1::SRTP_MODE_MANDATORY ? mv1::SRTP_MODE_MANDATORY
-                                                              : mv1::SRTP_MODE_OPTIONAL);
-  *request_pb.mutable_legacy_leg()->mutable_remote() = *remote;
+  request_pb.mutable_legacy_leg()->set_srtp_mode(LegacySrtpMode(media_));
+  *request_pb.mutable_legacy_leg()->mutable_remote() = peer->remote;
   const uint64_t id = c.id;
   pool_->CreateSession(std::move(request_pb),
                        [this, id](grpc::Status status, mv1::CreateSessionResponse response,
@@ -169,20 +164,15 @@ void B2bua::HandleBrowserAnswer(Call& call, SipMessage& msg) {
   if (sip->sip_contact) call.browser.target = url_as_string(call.home.get(), sip->sip_contact->m_url);
   host_.SendToBrowser(call.conn, BrowserRequest(call, "ACK", call.browser.cseq,
                                                 std::string(kBranchPrefix) + RandomToken(8), {}, {}, {}));
-  auto parsed = sdp::ParseSdp(Body(sip));
-  auto remote = parsed.ok() ? sdp::WebRtcSdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok()) {
+  auto peer = ParseWebRtcPeer(Body(sip));
+  if (!peer.ok()) {
     nta_incoming_treply(call.irq, 488, "Not Acceptable Here", TAG_END());
     SendByeToBrowser(call);
     return End(call, "bad_answer");
   }
-  call.webrtc.remote = *remote;
-  call.webrtc.remote_sdp = *parsed;
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_WEBRTC);
-  request.set_is_offer(false);
-  *request.mutable_remote() = *remote;
+  call.webrtc.remote = peer->remote;
+  call.webrtc.remote_sdp = peer->sdp;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_WEBRTC, false, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);

@@ -21,17 +21,6 @@ namespace webrtc2sip::signaling {
 using namespace b2bua_support;
 namespace mv1 = media::v1;
 
-namespace {
-
-mv1::SrtpMode ToProto(config::v1::SrtpMode mode) {
-  switch (mode) {
-    case config::v1::SRTP_MODE_NONE: return mv1::SRTP_MODE_NONE;
-    case config::v1::SRTP_MODE_MANDATORY: return mv1::SRTP_MODE_MANDATORY;
-    default: return mv1::SRTP_MODE_OPTIONAL;
-  }
-}
-
-}  // namespace
 
 void B2bua::StartOutgoing(ConnectionId conn, SipMessage invite) {
   auto call = std::make_unique<Call>();
@@ -52,10 +41,10 @@ void B2bua::StartOutgoing(ConnectionId conn, SipMessage invite) {
   call->legacy.session_id = RandomToken(4);
   // The HA1 token answers the network's challenges; it is taken only from a
   // secure connection unless the operator allows ws.
-  auto peer = host_.Peer(conn);
+  auto ws_peer = host_.Peer(conn);
   for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
     if (UrlParam(m->m_url, "ha1").empty()) continue;
-    if (peer && (peer->secure || signaling_.allow_ha1_over_ws())) {
+    if (ws_peer && (ws_peer->secure || signaling_.allow_ha1_over_ws())) {
       call->impi = UrlDecode(UrlParam(m->m_url, "impi"));
       call->ha1 = UrlDecode(UrlParam(m->m_url, "ha1"));
     } else {
@@ -69,19 +58,16 @@ void B2bua::StartOutgoing(ConnectionId conn, SipMessage invite) {
   Metrics::Get().active.WithLabels({}).Set(static_cast<double>(calls_.size()));
 
   ReplyBrowser(c, 100, "Trying");
-  auto parsed = sdp::ParseSdp(Body(c.invite.sip()));
-  absl::StatusOr<mv1::RemoteDescription> remote =
-      parsed.ok() ? sdp::WebRtcSdpToRemote(*parsed)
-                  : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok()) {
+  auto peer = ParseWebRtcPeer(Body(c.invite.sip()));
+  if (!peer.ok()) {
     log::Warn("browser offer refused", {{"call_id", c.browser.call_id},
-                                        {"error", std::string(remote.status().message())}});
+                                        {"error", std::string(peer.status().message())}});
     ReplyBrowser(c, 488, "Not Acceptable Here");
     return End(c, "bad_offer");
   }
-  c.webrtc.remote_sdp = *parsed;
-  c.webrtc.remote = *remote;
-  auto legacy_streams = sdp::OfferStreamsForLegacy(remote->streams(), media_);
+  c.webrtc.remote_sdp = peer->sdp;
+  c.webrtc.remote = peer->remote;
+  auto legacy_streams = sdp::OfferStreamsForLegacy(peer->remote.streams(), media_);
   if (!legacy_streams.ok()) {
     ReplyBrowser(c, 488, "Not Acceptable Here");
     return End(c, "no_common_codec");
@@ -89,9 +75,9 @@ void B2bua::StartOutgoing(ConnectionId conn, SipMessage invite) {
   mv1::CreateSessionRequest request;
   request.set_call_id(c.browser.call_id);
   request.mutable_webrtc_leg()->set_type(mv1::LEG_TYPE_WEBRTC);
-  *request.mutable_webrtc_leg()->mutable_remote() = *remote;
+  *request.mutable_webrtc_leg()->mutable_remote() = peer->remote;
   request.mutable_legacy_leg()->set_type(mv1::LEG_TYPE_LEGACY);
-  request.mutable_legacy_leg()->set_srtp_mode(ToProto(media_.srtp_mode()));
+  request.mutable_legacy_leg()->set_srtp_mode(LegacySrtpMode(media_));
   *request.mutable_legacy_leg()->mutable_offer_streams() = *legacy_streams;
   const uint64_t id = c.id;
   pool_->CreateSession(std::move(request),
@@ -255,24 +241,19 @@ void B2bua::HandleInviteResponse(Call& call, nta_outgoing_t* orq, const sip_t* s
 }
 
 void B2bua::ApplyLegacyAnswer(Call& call, const sip_t* sip, int status) {
-  auto parsed = sdp::ParseSdp(Body(sip));
-  auto remote = parsed.ok() ? sdp::LegacySdpToRemote(*parsed)
-                            : absl::StatusOr<mv1::RemoteDescription>(parsed.status());
-  if (!remote.ok()) {
+  auto peer = ParseLegacyPeer(Body(sip));
+  if (!peer.ok()) {
     log::Warn("legacy answer refused", {{"call_id", call.browser.call_id},
-                                        {"error", std::string(remote.status().message())}});
+                                        {"error", std::string(peer.status().message())}});
     ReplyBrowser(call, 488, "Not Acceptable Here");
     SendByeToNetwork(call);
     return End(call, "bad_answer");
   }
   call.legacy_answered = true;
-  call.legacy.remote = *remote;
-  call.legacy.remote_sdp = *parsed;
+  call.legacy.remote = peer->remote;
+  call.legacy.remote_sdp = peer->sdp;
   call.legacy.remote_origin = OriginKey(Body(sip));
-  mv1::UpdateLegRequest request;
-  request.set_side(mv1::LEG_SIDE_LEGACY);
-  request.set_is_offer(false);
-  *request.mutable_remote() = *remote;
+  mv1::UpdateLegRequest request = LegUpdate(mv1::LEG_SIDE_LEGACY, false, peer->remote);
   const uint64_t id = call.id;
   pool_->UpdateLeg(call.media, std::move(request),
                    [this, id, status](grpc::Status st, mv1::UpdateLegResponse response) {

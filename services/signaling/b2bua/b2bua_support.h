@@ -10,7 +10,11 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "common/metrics/registry.h"
+#include "services/signaling/sdp/session_description.h"
+#include "webrtc2sip/config/v1/config.pb.h"
+#include "webrtc2sip/media/v1/media_relay.pb.h"
 
 namespace webrtc2sip::signaling::b2bua_support {
 
@@ -39,5 +43,21 @@ std::string Body(const sip_t* sip);
 // refresh that changes nothing (RFC 3264 8) from a new offer.
 std::string OriginKey(std::string_view sdp);
 std::string BracketHost(const std::string& host);
+
+// A peer's SDP body parsed, and what the media node takes of it; an error
+// says why the gateway cannot use it.
+struct PeerSdp {
+  sdp::SessionDescription sdp;
+  media::v1::RemoteDescription remote;
+};
+absl::StatusOr<PeerSdp> ParseWebRtcPeer(std::string_view body);  // a browser's
+absl::StatusOr<PeerSdp> ParseLegacyPeer(std::string_view body);  // a SIP endpoint's
+
+// srtp_mode of the config, as the legacy leg asks the node for it.
+media::v1::SrtpMode LegacySrtpMode(const config::v1::Media& media);
+
+// UpdateLeg for one side of a call's session (the pool fills the session id).
+media::v1::UpdateLegRequest LegUpdate(media::v1::LegSide side, bool is_offer,
+                                      const media::v1::RemoteDescription& remote);
 
 }  // namespace webrtc2sip::signaling::b2bua_support
