@@ -10,8 +10,8 @@ struct DeadlineQueue::Source {
 DeadlineQueue::DeadlineQueue(GMainContext* context, Expired on_expired)
     : on_expired_(std::move(on_expired)) {
   // No prepare or check: the source's ready time says when it runs.
-  static GSourceFuncs funcs = {nullptr, nullptr, &DeadlineQueue::Dispatch, nullptr, nullptr,
-                               nullptr};
+  static GSourceFuncs funcs = {nullptr, nullptr, &DeadlineQueue::Dispatch,
+                               nullptr, nullptr, nullptr};
   source_ = reinterpret_cast<Source*>(g_source_new(&funcs, sizeof(Source)));
   source_->queue = this;
   g_source_set_name(&source_->base, "webrtc2sip-deadlines");

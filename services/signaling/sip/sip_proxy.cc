@@ -120,10 +120,10 @@ SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config,
                    const config::v1::Media& media)
     : config_(config) {
   GMainContext* context = g_main_loop_get_context(loop);
-  incoming_timeouts_ = std::make_unique<DeadlineQueue>(
-      context, [this](uint64_t id) { OnIncomingTimeout(id); });
-  outgoing_linger_ = std::make_unique<DeadlineQueue>(
-      context, [this](uint64_t id) { OnOutgoingLinger(id); });
+  incoming_timeouts_ =
+      std::make_unique<DeadlineQueue>(context, [this](uint64_t id) { OnIncomingTimeout(id); });
+  outgoing_linger_ =
+      std::make_unique<DeadlineQueue>(context, [this](uint64_t id) { OnOutgoingLinger(id); });
   unsigned char salt[6];
   RAND_bytes(salt, sizeof salt);
   for (unsigned char b : salt) branch_salt_ += "0123456789abcdef"[b & 15];
