@@ -92,7 +92,7 @@ struct SipProxy::Outgoing {
   std::string call_id;
   nta_outgoing_t* orq = nullptr;
   int final_status = 0;
-  guint linger_timer = 0;
+  DeadlineQueue::Handle linger_timer;
   bool finishing = false;
   // RFC 3263: where the request may go, tried in order on 503 or timeout.
   SipMessage request;  // as it leaves for the network, before nta's Via
@@ -113,13 +113,18 @@ struct SipProxy::Incoming {
   sip_method_t method = sip_method_invalid;
   std::string method_name;
   nta_incoming_t* irq = nullptr;
-  guint timer = 0;
+  DeadlineQueue::Handle timer;
   bool finishing = false;
 };
 
 SipProxy::SipProxy(GMainLoop* loop, const config::v1::Signaling& config,
                    const config::v1::Media& media)
     : config_(config) {
+  GMainContext* context = g_main_loop_get_context(loop);
+  incoming_timeouts_ =
+      std::make_unique<DeadlineQueue>(context, [this](uint64_t id) { OnIncomingTimeout(id); });
+  outgoing_linger_ =
+      std::make_unique<DeadlineQueue>(context, [this](uint64_t id) { OnOutgoingLinger(id); });
   unsigned char salt[6];
   RAND_bytes(salt, sizeof salt);
   for (unsigned char b : salt) branch_salt_ += "0123456789abcdef"[b & 15];
@@ -176,11 +181,9 @@ SipProxy::~SipProxy() {
   b2bua_.reset();
   media_pool_.reset();
   for (auto& [id, in] : incoming_) {
-    if (in->timer) g_source_remove(in->timer);
     if (in->irq) nta_incoming_destroy(in->irq);
   }
   for (auto& [id, out] : outgoing_) {
-    if (out->linger_timer) g_source_remove(out->linger_timer);
     if (out->orq) nta_outgoing_destroy(out->orq);
   }
   if (default_leg_) nta_leg_destroy(default_leg_);
@@ -525,7 +528,9 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
     nta_incoming_destroy(irq);
     return 0;
   }
-  SipMessage msg = SipMessage::Ref(nta_incoming_getrequest(irq)).Clone();
+  // nta's get*() functions return a reference of their own: taken over, not
+  // referenced again (a second reference leaked every message).
+  SipMessage msg = SipMessage(nta_incoming_getrequest(irq)).Clone();
   if (!msg) return 500;
 
   std::optional<std::string> flow = PopOwnRoutes(msg);
@@ -606,9 +611,8 @@ int SipProxy::HandleNetRequest(nta_incoming_t* irq, const sip_t* sip) {
   ws_->Send(conn.peer.id, msg.ToString());
   in->request = std::move(msg);
   nta_incoming_bind(irq, &SipProxy::OnIncomingEvent, reinterpret_cast<nta_incoming_magic_t*>(in.get()));
-  in->timer = g_timeout_add(method == sip_method_invite ? kBrowserInviteTimeoutMs
-                                                        : kBrowserRequestTimeoutMs,
-                            &SipProxy::OnIncomingTimeout, in.get());
+  in->timer = incoming_timeouts_->Add(
+      method == sip_method_invite ? kBrowserInviteTimeoutMs : kBrowserRequestTimeoutMs, in->id);
   ProxyMetrics::Get().net_to_ws_latency.Observe(Seconds(Clock::now() - start));
   incoming_by_branch_[branch] = in->id;
   incoming_.emplace(in->id, std::move(in));
@@ -655,7 +659,7 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
   }
   auto conn = connections_.find(out.conn);
   if (conn != connections_.end()) {
-    SipMessage msg = SipMessage::Ref(nta_outgoing_getresponse(out.orq));
+    SipMessage msg(nta_outgoing_getresponse(out.orq));
     if (msg) {
       if (msg.sip()->sip_via && !msg.sip()->sip_via->v_next) {
         // nta's own 408/503 carries only our Via: build the browser's from its request
@@ -673,7 +677,7 @@ void SipProxy::HandleNetResponse(Outgoing& out, const sip_t* sip) {
       log::Debug("response to browser", {{"call_id", out.call_id}, {"status", std::to_string(status)}});
       ws_->Send(out.conn, msg.ToString());
     } else if (status >= 200) {
-      SipMessage request = SipMessage::Ref(nta_outgoing_getrequest(out.orq));
+      SipMessage request(nta_outgoing_getrequest(out.orq));
       if (request) {
         SipMessage copy = request.Clone();
         PopVia(copy);
@@ -755,16 +759,17 @@ void SipProxy::HandleIncomingEvent(Incoming& in, const sip_t* sip) {
   }
 }
 
-gboolean SipProxy::OnIncomingTimeout(gpointer data) {
-  auto* in = static_cast<Incoming*>(data);
-  in->timer = 0;
-  if (!in->finishing && in->irq) {
-    nta_incoming_treply(in->irq, 408, "Request Timeout", TAG_END());
-    ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in->method_name, "timeout"}).Inc();
-    in->proxy->TrackDialog(in->method, 408, in->request.call_id(), in->conn);  // a BYE: over
-    in->proxy->FinishIncoming(in->id);
+void SipProxy::OnIncomingTimeout(uint64_t id) {
+  auto it = incoming_.find(id);
+  if (it == incoming_.end()) return;
+  Incoming& in = *it->second;
+  in.timer = {};
+  if (!in.finishing && in.irq) {
+    nta_incoming_treply(in.irq, 408, "Request Timeout", TAG_END());
+    ProxyMetrics::Get().transactions.WithLabels({"net_to_ws", in.method_name, "timeout"}).Inc();
+    TrackDialog(in.method, 408, in.request.call_id(), in.conn);  // a BYE: over
+    FinishIncoming(in.id);
   }
-  return G_SOURCE_REMOVE;
 }
 
 // ------------------------------------------------------------ bookkeeping
@@ -794,26 +799,23 @@ void SipProxy::FinishOutgoing(uint64_t id, guint linger_ms) {
   }
   // An INVITE stays a while: its branch absorbs the browser's ACK for a
   // non-2xx, and retransmitted 2xx keep reaching the browser.
-  it->second->linger_timer = g_timeout_add(linger_ms, &SipProxy::OnOutgoingLinger, it->second.get());
+  it->second->linger_timer = outgoing_linger_->Add(linger_ms, id);
 }
 
-gboolean SipProxy::OnOutgoingLinger(gpointer data) {
-  auto* out = static_cast<Outgoing*>(data);
-  out->linger_timer = 0;
-  out->finishing = true;
-  out->proxy->reap_outgoing_.push_back(out->id);
-  out->proxy->ReapLater();
-  return G_SOURCE_REMOVE;
+void SipProxy::OnOutgoingLinger(uint64_t id) {
+  auto it = outgoing_.find(id);
+  if (it == outgoing_.end()) return;
+  it->second->linger_timer = {};
+  it->second->finishing = true;
+  reap_outgoing_.push_back(id);
+  ReapLater();
 }
 
 void SipProxy::FinishIncoming(uint64_t id) {
   auto it = incoming_.find(id);
   if (it == incoming_.end() || it->second->finishing) return;
   it->second->finishing = true;
-  if (it->second->timer) {
-    g_source_remove(it->second->timer);
-    it->second->timer = 0;
-  }
+  incoming_timeouts_->Cancel(std::exchange(it->second->timer, {}));
   reap_incoming_.push_back(id);
   ReapLater();
 }
@@ -829,7 +831,7 @@ gboolean SipProxy::OnReap(gpointer data) {
     auto it = self->outgoing_.find(id);
     if (it == self->outgoing_.end()) continue;
     self->outgoing_by_branch_.erase(it->second->browser_branch);
-    if (it->second->linger_timer) g_source_remove(it->second->linger_timer);
+    self->outgoing_linger_->Cancel(it->second->linger_timer);
     if (it->second->orq) nta_outgoing_destroy(it->second->orq);
     self->outgoing_.erase(it);
   }

@@ -16,6 +16,7 @@
 
 #include "services/signaling/b2bua/b2bua.h"
 #include "services/signaling/media/media_node_pool.h"
+#include "services/signaling/sip/deadline_queue.h"
 #include "services/signaling/sip/flow_table.h"
 #include "services/signaling/sip/message_rewriter.h"
 #include "services/signaling/sip/proxied_dialogs.h"
@@ -99,8 +100,8 @@ class SipProxy final : public WsServer::Listener,
   void FinishIncoming(uint64_t id);
   void ReapLater();
   static gboolean OnReap(gpointer self);
-  static gboolean OnIncomingTimeout(gpointer data);
-  static gboolean OnOutgoingLinger(gpointer data);
+  void OnIncomingTimeout(uint64_t id);
+  void OnOutgoingLinger(uint64_t id);
 
   std::string NewBranch();
   SideAddress WsSide(const Connection& conn) const;
@@ -121,6 +122,10 @@ class SipProxy final : public WsServer::Listener,
   std::unordered_map<std::string, uint64_t> outgoing_by_branch_;  // browser's branch
   std::unordered_map<uint64_t, std::unique_ptr<Incoming>> incoming_;
   std::unordered_map<std::string, uint64_t> incoming_by_branch_;  // our WS branch
+  // Timer C/F toward the browser and the linger of finished INVITEs: one
+  // GLib source each, however many transactions.
+  std::unique_ptr<DeadlineQueue> incoming_timeouts_;
+  std::unique_ptr<DeadlineQueue> outgoing_linger_;
   std::vector<uint64_t> reap_outgoing_, reap_incoming_;
   guint reap_source_ = 0;
   uint64_t next_id_ = 1;

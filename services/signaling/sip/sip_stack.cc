@@ -80,6 +80,12 @@ SipStack::SipStack(GMainContext* context, const v1::Signaling& config, nta_messa
   root_ = su_glib_root_create(nullptr);
   if (!root_) throw std::runtime_error("cannot create the SIP event root");
   source_ = su_glib_root_gsource(root_);
+  // GLib blocks a source that may not recurse while it dispatches: it takes
+  // the source's sockets out of the poll set and puts them back after, and
+  // each change writes the loop's wakeup eventfd, so every dispatch cost an
+  // extra turn of the loop (poll, read the eventfd). Sofia never runs the
+  // loop from inside its callbacks, so blocking protects nothing here.
+  g_source_set_can_recurse(source_, TRUE);
   g_source_attach(source_, context);
 
   bool has_tls = false;

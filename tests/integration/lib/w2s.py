@@ -137,13 +137,53 @@ def port_of(host_port):
     return int(host_port.rsplit(":", 1)[1])
 
 
-def start_kamailio(port, workdir):
-    """Kamailio as the SIP network's registrar on 127.0.0.1:port (UDP)."""
+def start_kamailio(port, workdir, listen=None, defines=()):
+    """Kamailio as the SIP network's registrar on 127.0.0.1:port (UDP), or
+    on `listen` ("tcp:PORT", "tls:PORT", ...) with `defines` (-A) for the
+    config; then started with -DD, or it forks no TCP/TLS workers."""
     cfg = os.path.join(SOURCE_DIR, "tests/integration/kamailio/registrar.cfg")
-    proc = Process(["kamailio", "-f", cfg, "-l", f"udp:{LOOPBACK}:{port}", "-D", "-E",
-                    "-w", workdir, "-m", "32", "-M", "8", "-n", "2"], "kamailio")
-    wait_udp_sip(port, proc)
+    if listen is None:
+        proc = Process(["kamailio", "-f", cfg, "-l", f"udp:{LOOPBACK}:{port}", "-D", "-E",
+                        "-w", workdir, "-m", "32", "-M", "8", "-n", "2"], "kamailio")
+        wait_udp_sip(port, proc)
+        return proc
+    argv = ["kamailio", "-f", cfg, "-DD", "-E", "-w", workdir, "-m", "32", "-M", "8", "-n", "2"]
+    for spec in listen:
+        proto, lport = spec.split(":")
+        argv += ["-l", f"{proto}:{LOOPBACK}:{lport}"]
+    for d in defines:
+        argv += ["-A", d]
+    proc = Process(argv, "kamailio")
+    for spec in listen:
+        wait_tcp_port(int(spec.split(":")[1]), proc)
     return proc
+
+
+def wait_tcp_port(port, proc, timeout=10):
+    """Waits until something listens on TCP 127.0.0.1:port, from
+    /proc/net/tcp: no probe connection (SIPp and Kamailio's TLS port would
+    each see one open and close)."""
+    needle = f"0100007F:{port:04X}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.proc.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited:\n{proc.output()}")
+        with open("/proc/net/tcp") as f:
+            if any(line.split()[1] == needle and line.split()[3] == "0A" for line in list(f)[1:]):
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{proc.name} does not listen on tcp {port}:\n{proc.output()}")
+
+
+def make_certificate(directory):
+    """A self-signed certificate for 127.0.0.1 (RSA): (key path, certificate path)."""
+    key = os.path.join(directory, "key.pem")
+    cert = os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return key, cert
 
 
 def wait_udp_sip(port, proc, timeout=10):
