@@ -53,7 +53,8 @@ std::string ReadSdp(const char* path) {
     size_t blank = text.find("\r\n\r\n");
     size_t skip = 4;
     if (blank == std::string::npos) blank = text.find("\n\n"), skip = 2;
-    if (blank == std::string::npos) throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
+    if (blank == std::string::npos)
+      throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
     text.erase(0, blank + skip);
   }
   std::string sdp;
@@ -66,7 +67,8 @@ std::string ReadSdp(const char* path) {
     if (!line.empty()) (sdp += line) += "\r\n";
     pos = end + 1;
   }
-  if (sdp.rfind("v=0", 0) != 0) throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
+  if (sdp.rfind("v=0", 0) != 0)
+    throw std::invalid_argument("--sdp: no SDP in " + std::string(path));
   return sdp;
 }
 

@@ -33,8 +33,8 @@ struct LoadOptions {
   std::string domain;  // SIP domain for From/To and the default Request-URI
   std::string ruri;    // overrides the Request-URI
   std::string user_prefix = "b";
-  std::string contact_params;  // appended to the Contact URI, e.g. ";rtcweb-breaker=yes"
-  std::string invite_sdp;      // INVITE body; empty = a plain RTP/AVP PCMU/PCMA offer
+  std::string contact_params;        // appended to the Contact URI, e.g. ";rtcweb-breaker=yes"
+  std::string invite_sdp;            // INVITE body; empty = a plain RTP/AVP PCMU/PCMA offer
   bool check_webrtc_answer = false;  // a 200 to INVITE must carry a=fingerprint and a=ice-ufrag
   bool json = false;
   bool marks = false;  // print window start/end lines as they happen

@@ -463,8 +463,9 @@ void LoadWorker::OnWsMessage(WsConnection& conn, std::string_view message) {
         Complete(s, now, false, r.status);
         return;
       }
-      if (options_.check_webrtc_answer && (r.body.find("\r\na=fingerprint:") == std::string_view::npos ||
-                                           r.body.find("\r\na=ice-ufrag:") == std::string_view::npos)) {
+      if (options_.check_webrtc_answer &&
+          (r.body.find("\r\na=fingerprint:") == std::string_view::npos ||
+           r.body.find("\r\na=ice-ufrag:") == std::string_view::npos)) {
         s.bad_answer = true;
         if (stats_.first_failure.empty()) stats_.first_failure.assign(message);
       }
