@@ -354,6 +354,16 @@ class ReliableProvisionalTest(BreakerGateway):
         self.assertEqual((await answered.bye()).status, 200)
         self.assertEqual(await self.wait_exit(phone), 0, phone.output())
 
+    async def test_an_answer_right_behind_the_early_answer_still_carries_sdp(self):
+        phone, uri, _ = self.phone("uas_early_then_answer.xml")
+        c = await self.client("pat")
+        ok, answered = await call(c, uri, "fast-" + os.urandom(4).hex())
+        self.assertEqual(ok.status, 200, ok.text)
+        self.assertIn("a=fingerprint", ok.body)  # a WebRTC answer, not an empty 200
+        self.assertIn("a=group:BUNDLE", ok.body)
+        self.assertEqual((await answered.bye()).status, 200)
+        self.assertEqual(await self.wait_exit(phone), 0, phone.output())
+
     async def test_the_browsers_ringing_goes_reliably_to_the_phone(self):
         c = await self.client("max", register=True)
         phone, _ = self.caller("uac_100rel_browser.xml", "max")

@@ -80,6 +80,7 @@ struct B2bua::Call {
   LegState webrtc;                         // the browser's leg
   LegState legacy;                         // the SIP endpoint's leg
   bool legacy_answered = false;            // outgoing: the network's answer applied
+  bool answer_pending_final = false;       // outgoing: 2xx came before that answer was ready
   bool media_flowing = false;              // the node reported ICE + DTLS done
 
   SessionTimer session_timer;

@@ -216,7 +216,13 @@ void B2bua::HandleInviteResponse(Call& call, nta_outgoing_t* orq, const sip_t* s
     if (!call.legacy_answered && sip->sip_payload && sip->sip_payload->pl_len) {
       ApplyLegacyAnswer(call, sip, 200);
     } else {
-      ReplyBrowser(call, 200, "OK", call.webrtc.sent_sdp);
+      if (call.webrtc.sent_sdp.empty()) {
+        // The early answer (183) is still on its way through the node: the
+        // 200 goes with the WebRTC answer once it is written.
+        call.answer_pending_final = true;
+      } else {
+        ReplyBrowser(call, 200, "OK", call.webrtc.sent_sdp);
+      }
     }
     return;
   }
@@ -277,7 +283,8 @@ void B2bua::ApplyLegacyAnswer(Call& call, const sip_t* sip, int status) {
                        return End(*c, "sdp_error");
                      }
                      c->webrtc.sent_sdp = *answer;
-                     ReplyBrowser(*c, status, status == 200 ? "OK" : "Session Progress",
+                     const int reply = c->answer_pending_final ? 200 : status;
+                     ReplyBrowser(*c, reply, reply == 200 ? "OK" : "Session Progress",
                                   c->webrtc.sent_sdp);
                    });
 }
