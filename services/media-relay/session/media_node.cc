@@ -100,9 +100,12 @@ grpc::Status MediaNode::CreateSession(const v1::CreateSessionRequest& request,
   entry->worker = &LeastLoadedWorker();
   entry->lease_seconds = request.lease_seconds() ? request.lease_seconds() : 30;
   const std::string id = NewSessionId();
+  // One hop to the worker: the session is built there and weighed there.
   grpc::Status status = entry->worker->Invoke([&] {
-    return Session::Create(*entry->worker, context_, id, request, *this, &entry->session,
-                           response);
+    grpc::Status created = Session::Create(*entry->worker, context_, id, request, *this,
+                                           &entry->session, response);
+    if (created.ok()) entry->weight = entry->session->Weight();
+    return created;
   });
   if (!status.ok()) {
     NodeMetrics::Get().failed.WithLabels({"bad_request"}).Inc();
@@ -111,7 +114,6 @@ grpc::Status MediaNode::CreateSession(const v1::CreateSessionRequest& request,
   }
   response->set_session_id(id);
   response->set_node_id(context_.node_id);
-  entry->weight = entry->worker->Invoke([&] { return entry->session->Weight(); });
   entry->worker->sessions += 1;
   entry->worker->load = entry->worker->load.load() + entry->weight;
   NodeMetrics::Get().worker_sessions.WithLabels({std::to_string(entry->worker->index())})
