@@ -82,12 +82,7 @@ class BreakerGateway(unittest.IsolatedAsyncioTestCase):
         return proc, trace
 
     async def wait_exit(self, proc, timeout=30):
-        for _ in range(int(timeout * 10)):
-            if proc.proc.poll() is not None:
-                return proc.proc.returncode
-            await asyncio.sleep(0.1)
-        proc.kill()
-        self.fail(f"{proc.name} did not finish:\n{proc.output()}")
+        return await w2s.wait_exit(proc, timeout)
 
     def metric(self, name, **labels):
         return w2s.metric(self.gw.http_port, name, **labels)

@@ -60,12 +60,7 @@ class B2buaTest(unittest.IsolatedAsyncioTestCase):
         return proc, f"sip:uas@{w2s.LOOPBACK}:{port}", trace + ".msg"
 
     async def wait_exit(self, proc, timeout=30):
-        for _ in range(int(timeout * 10)):
-            if proc.proc.poll() is not None:
-                return proc.proc.returncode
-            await asyncio.sleep(0.1)
-        proc.kill()
-        self.fail(f"{proc.name} did not finish:\n{proc.output()}")
+        return await w2s.wait_exit(proc, timeout)
 
     async def invite(self, c, uri, call_id, tag="b1"):
         c.cseq += 1

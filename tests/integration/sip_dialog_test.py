@@ -44,12 +44,7 @@ class SipDialogTest(unittest.IsolatedAsyncioTestCase):
         return proc, f"sip:uas@{w2s.LOOPBACK}:{port}"
 
     async def wait_exit(self, proc, timeout=30):
-        for _ in range(int(timeout * 10)):
-            if proc.proc.poll() is not None:
-                return proc.proc.returncode
-            await asyncio.sleep(0.1)
-        proc.kill()
-        self.fail(f"{proc.name} did not finish:\n{proc.output()}")
+        return await w2s.wait_exit(proc, timeout)
 
     async def in_dialog(self, c, dialog, method, body="", content_type=None):
         c.cseq += 1

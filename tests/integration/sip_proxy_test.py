@@ -88,12 +88,7 @@ class SipProxyTest(unittest.IsolatedAsyncioTestCase):
         return proc
 
     async def wait_exit(self, proc, timeout=30):
-        for _ in range(int(timeout * 10)):
-            if proc.proc.poll() is not None:
-                return proc.proc.returncode
-            await asyncio.sleep(0.1)
-        proc.kill()
-        self.fail(f"{proc.name} did not finish:\n{proc.output()}")
+        return await w2s.wait_exit(proc, timeout)
 
     # ------------------------------------------------------------------ tests
 

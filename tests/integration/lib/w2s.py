@@ -1,6 +1,7 @@
 """Helpers for integration tests: free loopback ports, configs, and the
 project's binaries run as real processes (started here, stopped by PID)."""
 
+import asyncio
 import http.client
 import os
 import signal
@@ -311,3 +312,14 @@ def start_sip_network(owner, prefix):
     owner.kam_port = free_port(socket.SOCK_DGRAM)
     owner.domain = f"{LOOPBACK}:{owner.kam_port}"
     owner.kamailio = start_kamailio(owner.kam_port, owner.workdir)
+
+
+async def wait_exit(proc, timeout=30):
+    """The exit status of `proc` once it ends; after `timeout` seconds it is
+    killed and the test fails with its output."""
+    for _ in range(int(timeout * 10)):
+        if proc.proc.poll() is not None:
+            return proc.proc.returncode
+        await asyncio.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"{proc.name} did not finish:\n{proc.output()}")
