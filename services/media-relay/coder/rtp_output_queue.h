@@ -1,0 +1,57 @@
+#pragma once
+
+// Hands RTP packets from a GStreamer streaming thread (one producer) to a worker thread (one
+// consumer) without locks: a ring of fixed slots allocated once, and an eventfd that the
+// worker's GMainContext watches. The producer writes the eventfd only when the consumer is not
+// already due to look, so a burst costs one wakeup.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "services/media-relay/net/unique_fd.h"
+
+namespace webrtc2sip::media::coder {
+
+class RtpOutputQueue {
+ public:
+  static constexpr size_t kSlotSize = 1500;  // The payloaders' MTU is lower (1200 by default).
+
+  // `capacity` slots (rounded up to a power of two). The eventfd is created here; nullptr when
+  // it cannot be.
+  static std::unique_ptr<RtpOutputQueue> Create(size_t capacity);
+
+  // Producer: copies the packet into a free slot and wakes the consumer. False (dropped) when
+  // the queue is full or the packet longer than a slot.
+  bool Push(std::span<const uint8_t> packet);
+
+  // Consumer: call when fd() is readable. Clears the wakeup; then Pop() until empty.
+  void ClearWakeup();
+  // Consumer: the oldest packet, valid (and writable, to rewrite in place) until the next
+  // Pop(); empty when there is none.
+  std::span<uint8_t> Pop();
+
+  int fd() const { return event_fd_.get(); }
+  size_t capacity() const { return mask_ + 1; }
+
+ private:
+  struct Slot {
+    uint16_t size;
+    uint8_t data[kSlotSize];
+  };
+
+  RtpOutputQueue(UniqueFd event_fd, size_t capacity);
+
+  UniqueFd event_fd_;
+  const size_t mask_;
+  std::unique_ptr<Slot[]> slots_;
+  // Free-running counters; head_ is written by the producer only, tail_ by the consumer only.
+  alignas(64) std::atomic<size_t> head_{0};
+  alignas(64) std::atomic<size_t> tail_{0};
+  size_t popped_ = 0;  // Consumer: a slot handed out by Pop() and not yet released.
+  alignas(64) std::atomic<bool> wakeup_pending_{false};
+};
+
+}  // namespace webrtc2sip::media::coder
