@@ -12,7 +12,9 @@ namespace {
 constexpr std::string_view kAudioPay = "min-ptime=20000000 max-ptime=20000000";  // 20 ms packets.
 constexpr std::string_view kVideoDec = "max-threads=1";  // avdec_*: one thread per stream.
 constexpr std::string_view kGop = "gop-size=3000";  // Keyframes on request, not periodically.
-constexpr std::string_view kX264 = "tune=zerolatency speed-preset=ultrafast key-int-max=3000 threads=1";
+constexpr std::string_view kX264 =
+    "tune=zerolatency speed-preset=ultrafast key-int-max=3000 threads=1 sync-lookahead=0 "
+    "rc-lookahead=0 bframes=0";
 constexpr std::string_view kH264Pay = "config-interval=-1 aggregate-mode=zero-latency";
 
 constexpr MediaType A = MediaType::kAudio;

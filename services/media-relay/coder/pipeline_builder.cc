@@ -59,6 +59,28 @@ std::string RawCaps(const CoderCodec& to, const TranscoderConfig& config) {
   return caps;
 }
 
+// RTP video has no frame rate, so decoders announce 0/1 (variable). x264enc then holds every
+// frame until the next one comes (it needs the duration): a frame of latency, and a keyframe
+// request served a frame late. Encoders are told a nominal 30/1 instead; timestamps still
+// carry the real timing.
+GstPadProbeReturn NominalFramerate(GstPad*, GstPadProbeInfo* info, gpointer) {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  int num = 0, den = 1;
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  if (s != nullptr && gst_structure_get_fraction(s, "framerate", &num, &den) && num != 0) {
+    return GST_PAD_PROBE_OK;
+  }
+  GstCaps* fixed = gst_caps_copy(caps);
+  gst_caps_set_simple(fixed, "framerate", GST_TYPE_FRACTION, 30, 1, nullptr);
+  GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(fixed);
+  gst_caps_unref(fixed);
+  gst_event_unref(event);
+  return GST_PAD_PROBE_OK;
+}
+
 }  // namespace
 
 bool ApplyOptions(GstElement* element, std::string_view options) {
@@ -135,6 +157,13 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   }
   if (!(status = add(Make(to.encoder, to.encoder_options))).ok()) return status;
   out.encoder = RefGObject(chain.back().get());
+  if (!audio) {
+    GObjectPtr<GstPad> sink(gst_element_get_static_pad(out.encoder.get(), "sink"));
+    if (sink) {
+      gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &NominalFramerate,
+                        nullptr, nullptr);
+    }
+  }
   if (!to.encoded_caps.empty()) {
     if (!(status = add(MakeCapsFilter(std::string(to.encoded_caps)))).ok()) return status;
   }
