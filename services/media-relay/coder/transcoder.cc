@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "services/media-relay/coder/str_cat.h"
+#include "common/cwrap/c_ptr.h"
 #include "common/cwrap/gst_ptr.h"
 #include "services/media-relay/coder/coder_metrics.h"
 #include "services/media-relay/coder/gst_runtime.h"
@@ -284,11 +285,15 @@ gboolean Transcoder::OnBusMessage(GstBus*, GstMessage* message, gpointer data) {
   auto* self = static_cast<Transcoder*>(data);
   if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR || self->failed_) return G_SOURCE_CONTINUE;
   GError* error = nullptr;
-  gst_message_parse_error(message, &error, nullptr);
+  gchar* debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
   GErrorPtr owned(error);
+  CPtr<gchar, g_free> owned_debug(debug);
+  // The debug text says why ("streaming stopped, reason not-negotiated (-4)").
   std::string reason = StrCat(self->from_->name, " -> ", self->to_->name, ": ",
-                                    GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), ": ",
-                                    error != nullptr ? error->message : "unknown error");
+                              GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), ": ",
+                              error != nullptr ? error->message : "unknown error", " (",
+                              debug != nullptr ? debug : "", ")");
   self->Fail(std::move(reason));  // May destroy self through the listener.
   return G_SOURCE_CONTINUE;
 }
