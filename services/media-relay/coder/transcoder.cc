@@ -253,11 +253,13 @@ PushResult Transcoder::Push(std::span<const uint8_t> packet) {
 void Transcoder::RequestKeyframe() {
   if (failed_ || to_->media != MediaType::kVideo || !encoder_) return;
   // Upstream into the encoder's source pad: the encoder base class makes the next frame a
-  // keyframe, and all-headers puts SPS/PPS (or the codec's configuration) in front of it.
+  // keyframe. Without all-headers: it would push the headers as a buffer of their own, which
+  // the payloader sends as a marked packet (a bogus frame end); the payloaders put the
+  // configuration in front of keyframes themselves (config-interval).
   GObjectPtr<GstPad> pad(gst_element_get_static_pad(encoder_.get(), "src"));
   if (!pad) return;
   gst_pad_send_event(pad.get(),
-                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
 }
 
 bool Transcoder::SetBitrate(uint32_t bits_per_second) {

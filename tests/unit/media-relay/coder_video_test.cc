@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <set>
 #include <string>
 
 #include "common/cwrap/gobject_ptr.h"
@@ -34,11 +33,11 @@ std::vector<Packet> Vp8Pattern(int frames, int width, int height) {
                            "rtpvp8pay pt=96 mtu=1200 ! appsink name=sink sync=false");
 }
 
-// Frames (distinct RTP timestamps) among packets.
+// Complete frames among packets: the marker bit ends a frame (RFC 6184, RFC 7741).
 size_t CountFrames(const std::vector<Packet>& packets) {
-  std::set<uint32_t> timestamps;
-  for (const Packet& p : packets) timestamps.insert(testing::RtpTimestamp(p));
-  return timestamps.size();
+  size_t frames = 0;
+  for (const Packet& p : packets) frames += (p[1] & 0x80) != 0;
+  return frames;
 }
 
 // Whether an H.264 RTP packet (RFC 6184) carries (the start of) an IDR slice.
@@ -167,6 +166,7 @@ TEST_F(CoderVideoTest, KeyframeRequestMakesTheEncoderSendAnIdr) {
   PushAndWait(second_half, 60);
   const std::vector<size_t> idr = IdrFrames(output_.packets);
   ASSERT_EQ(idr.size(), 2u);
+  EXPECT_EQ(CountFrames(output_.packets), 60u);  // One marker per frame: no header-only ones.
   EXPECT_GE(idr[1], 30u);  // On the next frame the encoder got.
   // The decoder takes the stream from the requested IDR on (SPS/PPS in front of it).
   std::vector<Packet> from_idr;
@@ -180,7 +180,10 @@ TEST_F(CoderVideoTest, KeyframeRequestMakesTheEncoderSendAnIdr) {
   }
   const testing::DecodedVideo video =
       testing::DecodeVideoRtp(from_idr, kH264Caps, "rtph264depay ! avdec_h264");
-  EXPECT_EQ(video.frames, static_cast<int>(60 - idr[1]));
+  EXPECT_EQ(video.frames, static_cast<int>(60 - idr[1]))
+      << "idr at " << idr[1] << ", frames out " << CountFrames(output_.packets) << ", packets "
+      << from_idr.size() << ", first " << testing::RtpTimestamp(from_idr.front()) << " payload0 "
+      << int(testing::RtpPayload(from_idr.front())[0] & 0x1f);
 }
 
 GObjectPtr<GstElement> FindElement(GstElement* pipeline, const char* factory) {
