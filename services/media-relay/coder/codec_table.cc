@@ -10,8 +10,11 @@ namespace webrtc2sip::media::coder {
 namespace {
 
 constexpr std::string_view kAudioPay = "min-ptime=20000000 max-ptime=20000000";  // 20 ms packets.
-constexpr std::string_view kVideoDec = "max-threads=1";  // avdec_*: one thread per stream.
-constexpr std::string_view kGop = "gop-size=3000";  // Keyframes on request, not periodically.
+// avdec_* that thread (avdec_h263 does not): one thread per stream.
+constexpr std::string_view kVideoDec = "max-threads=1";
+// Keyframes on request, not periodically; slices of at most 1000 bytes (FFmpeg's "ps"), so
+// rtph263pay finds GOB boundaries to split frames at.
+constexpr std::string_view kGop = "gop-size=3000 ps=1000";
 constexpr std::string_view kX264 =
     "tune=zerolatency speed-preset=ultrafast key-int-max=3000 threads=1 sync-lookahead=0 "
     "rc-lookahead=0 bframes=0";
@@ -61,9 +64,12 @@ constexpr std::array<CoderCodec, 19> kCodecs{{
      "keyframe-max-dist=3000 threads=1",
      "", "rtpvp8pay", "picture-id-mode=15-bit", "target-bitrate", 1, 800000, 0, 0, ""},
     // RFC 2190 H.263 allows only the standard picture sizes: CIF here.
-    {"h263", V, "H263", 90000, 0, "", "rtph263depay", "avdec_h263", kVideoDec, "avenc_h263", kGop,
-     "", "rtph263pay", "", "bitrate", 1, 512000, 352, 288, ""},
-    {"h263+", V, "H263-1998", 90000, 0, "", "rtph263pdepay", "avdec_h263", kVideoDec,
+    {"h263", V, "H263", 90000, 0, "", "rtph263depay", "avdec_h263", "", "avenc_h263", kGop,
+     "", "rtph263pay", "", "bitrate", 1, 512000, 352, 288,
+     "not verified: a vp8 -> h263 -> vp8 round trip through two coder pipelines decodes black "
+     "(avdec_h263: first frame is no keyframe), while GStreamer's own rtph263pay -> "
+     "rtph263depay loop works; use h263+ (RFC 4629)"},
+    {"h263+", V, "H263-1998", 90000, 0, "", "rtph263pdepay", "avdec_h263", "",
      "avenc_h263p", kGop, "", "rtph263ppay", "", "bitrate", 1, 512000, 0, 0, ""},
     {"theora", V, "THEORA", 90000, 0, "", "rtptheoradepay", "theoradec", "", "theoraenc",
      "keyframe-auto=false keyframe-freq=3000", "", "rtptheorapay", "config-interval=1", "bitrate",

@@ -34,7 +34,8 @@ struct CoderCodec {
   // Video: a codec limited to fixed picture sizes (H.263, RFC 2190) is scaled to this one.
   uint16_t fixed_width;
   uint16_t fixed_height;
-  // Set when GStreamer itself cannot carry the codec, whatever is installed.
+  // Set when the codec is not to be transcoded whatever is installed: GStreamer cannot carry
+  // it, or it fails the coder's content tests. Says why, for the config check.
   std::string_view unsupported;
 };
 

@@ -59,26 +59,37 @@ std::string RawCaps(const CoderCodec& to, const TranscoderConfig& config) {
   return caps;
 }
 
-// RTP video has no frame rate, so decoders announce 0/1 (variable). x264enc then holds every
-// frame until the next one comes (it needs the duration): a frame of latency, and a keyframe
-// request served a frame late. Encoders are told a nominal 30/1 instead; timestamps still
-// carry the real timing.
-GstPadProbeReturn NominalFramerate(GstPad*, GstPadProbeInfo* info, gpointer) {
-  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
-  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
-  GstCaps* caps = nullptr;
-  gst_event_parse_caps(event, &caps);
-  int num = 0, den = 1;
-  const GstStructure* s = gst_caps_get_structure(caps, 0);
-  if (s != nullptr && gst_structure_get_fraction(s, "framerate", &num, &den) && num != 0) {
-    return GST_PAD_PROBE_OK;
-  }
-  GstCaps* fixed = gst_caps_copy(caps);
-  gst_caps_set_simple(fixed, "framerate", GST_TYPE_FRACTION, 30, 1, nullptr);
-  GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(fixed);
-  gst_caps_unref(fixed);
-  gst_event_unref(event);
+// Debian's avenc_mpeg4 (gst-libav 1.22, FFmpeg 5.1) sends its frames without timestamps, and
+// rtpmp4vpay then stamps every packet alike. The video encoders here make no B-frames (one
+// frame out per frame in, in order), so a frame without one takes that of the last input.
+GstPadProbeReturn RememberPts(GstPad*, GstPadProbeInfo* info, gpointer last) {
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) *static_cast<GstClockTime*>(last) = GST_BUFFER_PTS(buffer);
   return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn RestorePts(GstPad*, GstPadProbeInfo* info, gpointer last) {
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  const GstClockTime pts = *static_cast<GstClockTime*>(last);
+  if (!GST_BUFFER_PTS_IS_VALID(buffer) && GST_CLOCK_TIME_IS_VALID(pts)) {
+    buffer = gst_buffer_make_writable(buffer);
+    GST_BUFFER_PTS(buffer) = pts;
+    GST_BUFFER_DTS(buffer) = pts;
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void RestoreEncoderTimestamps(GstElement* encoder) {
+  GObjectPtr<GstPad> sink(gst_element_get_static_pad(encoder, "sink"));
+  GObjectPtr<GstPad> src(gst_element_get_static_pad(encoder, "src"));
+  if (!sink || !src) return;
+  // Both probes run on the one streaming thread; the encoder's qdata owns the shared value.
+  auto* last = new GstClockTime(GST_CLOCK_TIME_NONE);
+  g_object_set_data_full(G_OBJECT(encoder), "webrtc2sip-last-pts", last,
+                         [](gpointer p) { delete static_cast<GstClockTime*>(p); });
+  gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_BUFFER, &RememberPts, last, nullptr);
+  gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, &RestorePts, last, nullptr);
 }
 
 }  // namespace
@@ -147,6 +158,15 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
     if (!(status = add(Make("audioconvert", ""))).ok()) return status;
     if (!(status = add(Make("audioresample", ""))).ok()) return status;
   } else {
+    // RTP video has no frame rate, so decoders announce 0/1 (variable): theoraenc refuses
+    // that, and x264enc holds every frame until the next one comes (a frame of latency, and a
+    // keyframe request served a frame late). Encoders are told a nominal 30/1; timestamps
+    // still carry the real timing.
+    if (!(status = add(Make("capssetter", ""))).ok()) return status;
+    {
+      GstCapsPtr nominal(gst_caps_from_string("video/x-raw,framerate=(fraction)30/1"));
+      g_object_set(chain.back().get(), "caps", nominal.get(), nullptr);
+    }
     if (!(status = add(Make("videoconvert", ""))).ok()) return status;
     if (!(status = add(Make("videoscale", ""))).ok()) return status;
   }
@@ -157,13 +177,7 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   }
   if (!(status = add(Make(to.encoder, to.encoder_options))).ok()) return status;
   out.encoder = RefGObject(chain.back().get());
-  if (!audio) {
-    GObjectPtr<GstPad> sink(gst_element_get_static_pad(out.encoder.get(), "sink"));
-    if (sink) {
-      gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &NominalFramerate,
-                        nullptr, nullptr);
-    }
-  }
+  if (!audio) RestoreEncoderTimestamps(out.encoder.get());
   if (!to.encoded_caps.empty()) {
     if (!(status = add(MakeCapsFilter(std::string(to.encoded_caps)))).ok()) return status;
   }

@@ -3,7 +3,7 @@
 // Builds (without starting) the transcoding pipeline of one codec pair:
 //   appsrc ! [rtpjitterbuffer] ! depay ! decoder ! audioconvert ! audioresample ! caps
 //          ! encoder ! [caps] ! payloader ! appsink
-// (videoconvert ! videoscale ! caps for video). Control plane.
+// (capssetter ! videoconvert ! videoscale ! caps for video). Control plane.
 
 #include <gst/gst.h>
 

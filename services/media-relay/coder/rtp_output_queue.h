@@ -17,7 +17,9 @@ namespace webrtc2sip::media::coder {
 
 class RtpOutputQueue {
  public:
-  static constexpr size_t kSlotSize = 1500;  // The payloaders' MTU is lower (1200 by default).
+  // The payloaders' MTU is lower (1200 by default), but rtph263pay (RFC 2190) cannot always
+  // split a GOB to it: H.263 I-frames give packets of up to about 1.9 KB.
+  static constexpr size_t kSlotSize = 2048;
 
   // `capacity` slots (rounded up to a power of two). The eventfd is created here; nullptr when
   // it cannot be.

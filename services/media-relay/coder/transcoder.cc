@@ -132,6 +132,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   t->pipeline_ = std::move(built->pipeline);
   t->appsrc_ = std::move(built->appsrc);
   t->encoder_ = std::move(built->encoder);
+  // The configured target, or the codec's default (the encoders' own defaults vary widely).
+  t->SetBitrate(config.bitrate != 0 ? config.bitrate : to->default_bitrate);
   CountOnSrcPad(built->decoder.get(), &shared.stats.frames_decoded);
   CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded);
   GstAppSinkCallbacks callbacks{};
