@@ -184,7 +184,9 @@ Transcoder::Transcoder(const TranscoderConfig& config, const CoderCodec& from,
       listener_(listener),
       timestamps_(from.clock_rate, to.clock_rate),
       input_payload_type_(config.input_payload_type),
-      jitter_buffer_(config.jitter_buffer_ms > 0) {}
+      jitter_buffer_(config.jitter_buffer_ms > 0),
+      output_ssrc_(g_random_int()),
+      next_sequence_(static_cast<uint16_t>(g_random_int())) {}
 
 Transcoder::~Transcoder() {
   bus_source_.reset();
@@ -250,6 +252,18 @@ PushResult Transcoder::Push(std::span<const uint8_t> packet) {
   s.stats.packets_in.fetch_add(1, std::memory_order_relaxed);
   s.metrics.packets_in.Inc();
   return PushResult::kQueued;
+}
+
+bool Transcoder::PrepareTelephoneEvent(std::span<uint8_t> packet, uint8_t output_payload_type) {
+  std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size());
+  if (!rtp) return false;
+  const std::optional<uint32_t> timestamp = timestamps_.ToOutput(rtp->timestamp());
+  if (!timestamp) return false;
+  rtp->set_timestamp(*timestamp);
+  rtp->set_payload_type(output_payload_type & 0x7f);
+  rtp->set_ssrc(output_ssrc_);
+  rtp->set_sequence_number(next_sequence_++);
+  return true;
 }
 
 void Transcoder::RequestKeyframe() {
@@ -319,6 +333,11 @@ gboolean Transcoder::OnOutputReady(gpointer data) {
   RtpOutputQueue& queue = *s.queue;
   queue.ClearWakeup();
   for (std::span<uint8_t> packet = queue.Pop(); !packet.empty(); packet = queue.Pop()) {
+    // One sequence space with the telephone events put in between (PrepareTelephoneEvent).
+    if (std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size())) {
+      rtp->set_sequence_number(self->next_sequence_++);
+      rtp->set_ssrc(self->output_ssrc_);
+    }
     s.stats.packets_out.fetch_add(1, std::memory_order_relaxed);
     s.metrics.packets_out.Inc();
     self->listener_.OnTranscodedRtp(packet);

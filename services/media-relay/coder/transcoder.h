@@ -7,8 +7,10 @@
 // A Transcoder belongs to the worker thread that creates it: Push() copies the packet into a
 // pooled buffer and never blocks; output comes back through an SPSC queue whose eventfd the
 // worker's GMainContext watches, and is handed to the Listener on that thread. Output packets
-// carry the pipeline's SSRC and sequence numbers and the timestamps of TimestampMap: the
-// caller rewrites them (OutboundStream), as it does for relayed packets.
+// carry the transcoder's own SSRC (output_ssrc()), a sequence number of its own and the
+// timestamps of TimestampMap: the caller rewrites them (OutboundStream), as it does for relayed
+// packets. Telephone events cross the call around the pipeline: PrepareTelephoneEvent() puts
+// one in the same SSRC, sequence and timestamp space, so both go through one OutboundStream.
 //
 // A pipeline error (bus ERROR) ends the stream: it is counted
 // (webrtc2sip_coder_pipeline_errors_total), the Listener hears it once, Push() returns
@@ -105,6 +107,14 @@ class Transcoder {
     return timestamps_.ToOutput(input_timestamp);
   }
 
+  // DTMF: rewrites a telephone-event packet of the input leg (RFC 4733) in place to go out
+  // with the transcoded audio: the output's SSRC, the next output sequence number, the mapped
+  // timestamp and `output_payload_type` (the other leg's telephone-event). False, untouched,
+  // when it is not RTP or nothing was pushed yet. Worker thread; never allocates.
+  bool PrepareTelephoneEvent(std::span<uint8_t> packet, uint8_t output_payload_type);
+
+  uint32_t output_ssrc() const { return output_ssrc_; }
+
   // Video: the encoder's next frame is a keyframe (PLI/FIR from the receiving leg). No-op for
   // audio.
   void RequestKeyframe();
@@ -146,6 +156,8 @@ class Transcoder {
   uint8_t input_payload_type_;
   bool jitter_buffer_;
   bool failed_ = false;
+  uint32_t output_ssrc_;
+  uint16_t next_sequence_;  // Of output packets and prepared events alike.
 };
 
 }  // namespace webrtc2sip::media::coder

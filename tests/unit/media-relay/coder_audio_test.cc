@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <string>
 
+#include "common/metrics/registry.h"
 #include "tests/unit/media-relay/coder_test_media.h"
 
 namespace webrtc2sip::media::coder {
@@ -37,6 +39,14 @@ std::vector<Packet> OpusTone() {
                            "opusenc audio-type=voice frame-size=20 bitrate=64000 ! "
                            "rtpopuspay pt=111 timestamp-offset=4294960000 ! "
                            "appsink name=sink sync=false");
+}
+
+// One sample of the global registry ("name{labels} value"); 0 when absent.
+double MetricValue(const std::string& sample) {
+  const std::string text = metrics::Registry::Global().Render();
+  const size_t at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + sample.size() + 2));
 }
 
 void ExpectTone(const std::vector<int16_t>& decoded, int rate, const std::string& what) {
@@ -113,6 +123,9 @@ TEST_P(CoderAudioTest, OpusToneArrivesAsTheSameToneInTheLegacyCodec) {
   const LegacyCodec& codec = GetParam();
   const std::vector<Packet> opus = OpusTone();
   ASSERT_GE(opus.size(), static_cast<size_t>(kPackets));  // opusenc flushes one more.
+  const std::string latency_labels = std::string("{from=\"opus\",to=\"") + codec.name + "\"}";
+  const double latency_before =
+      MetricValue("webrtc2sip_coder_added_latency_seconds_count" + latency_labels);
   auto t = Make("opus", 111, codec.name, codec.payload_type);
   ASSERT_TRUE(t);
   // All but the last few packets (held by the resampler and encoders until more comes).
@@ -142,6 +155,14 @@ TEST_P(CoderAudioTest, OpusToneArrivesAsTheSameToneInTheLegacyCodec) {
   ExpectTone(decoded, codec.rate, std::string("opus -> ") + codec.name);
 
   EXPECT_EQ(t->stats().packets_in.load(), opus.size());
+  // Every output packet's added latency was measured (its pts matches an input's).
+  const std::string labels = std::string("{from=\"opus\",to=\"") + codec.name + "\"}";
+  EXPECT_GE(MetricValue("webrtc2sip_coder_added_latency_seconds_count" + labels) - latency_before,
+            static_cast<double>(out.size() - 2));
+  std::cout << "  added latency (all opus -> " << codec.name << " so far): mean "
+            << 1000 * MetricValue("webrtc2sip_coder_added_latency_seconds_sum" + labels) /
+                   MetricValue("webrtc2sip_coder_added_latency_seconds_count" + labels)
+            << " ms\n";
   EXPECT_EQ(t->stats().packets_out.load(), out.size());
   EXPECT_GE(t->stats().frames_decoded.load(), static_cast<uint64_t>(kPackets - 5));
   EXPECT_GE(t->stats().frames_encoded.load(), out.size());
@@ -213,6 +234,39 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
             << "\n";
   EXPECT_LE(std::abs(static_cast<int32_t>(onset_ts - event_ts)), 80)  // 10 ms at 8 kHz.
       << "tone onset at " << onset_ts << ", event mapped to " << event_ts;
+
+  // The event packet itself (RFC 4733: event 5, end bit, volume 10, duration 800), prepared
+  // to go out between the transcoded packets: their SSRC, the next sequence number, PCMU's
+  // telephone-event payload type 101; the output packets so far were numbered one by one.
+  for (size_t i = 1; i < out.size(); ++i) {
+    ASSERT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[i]) - testing::RtpSequence(out[i - 1])), 1);
+    ASSERT_EQ(std::memcmp(out[i].data() + 8, out[0].data() + 8, 4), 0);  // One SSRC.
+  }
+  Packet event = {0x80, 0x80 | 96, 0x12, 0x34, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef,
+                  5, 0x80 | 10, 0x03, 0x20};
+  const uint32_t input_event_ts = kOffset + kRate / 2;
+  for (int i = 0; i < 4; ++i) event[4 + i] = static_cast<uint8_t>(input_event_ts >> (24 - 8 * i));
+  ASSERT_TRUE(t->PrepareTelephoneEvent(event, 101));
+  EXPECT_EQ(event[1], 0x80 | 101);  // Marker kept, payload type mapped.
+  EXPECT_EQ(testing::RtpTimestamp(event), 4000u);
+  EXPECT_EQ(std::memcmp(event.data() + 8, out[0].data() + 8, 4), 0);
+  const uint32_t event_ssrc = (uint32_t{event[8]} << 24) | (uint32_t{event[9]} << 16) |
+                              (uint32_t{event[10]} << 8) | event[11];
+  EXPECT_EQ(event_ssrc, t->output_ssrc());
+  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(event) - testing::RtpSequence(out.back())), 1);
+  EXPECT_EQ(event[12], 5);  // The event itself untouched.
+  // Packets transcoded after it continue the same sequence.
+  const size_t before = out.size();
+  std::vector<Packet> more(opus.end() - 3, opus.end());
+  for (size_t i = 0; i < more.size(); ++i) {  // Re-sent later in time: 20 ms apart after the last.
+    const uint32_t ts = testing::RtpTimestamp(opus.back()) + 960 * static_cast<uint32_t>(i + 1);
+    for (int b = 0; b < 4; ++b) more[i][4 + b] = static_cast<uint8_t>(ts >> (24 - 8 * b));
+  }
+  EXPECT_EQ(testing::PushAll(*t, context_, more), more.size());
+  ASSERT_TRUE(testing::RunUntil(context_, [&] { return out.size() > before; }));
+  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[before]) - testing::RtpSequence(event)), 1);
+  uint8_t empty[3] = {0x80, 0, 0};
+  EXPECT_FALSE(t->PrepareTelephoneEvent(empty, 101));  // Not RTP.
 }
 
 }  // namespace
