@@ -257,14 +257,31 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   EXPECT_EQ(event[12], 5);  // The event itself untouched.
   // Packets transcoded after it continue the same sequence.
   const size_t before = out.size();
-  std::vector<Packet> more(opus.end() - 3, opus.end());
-  for (size_t i = 0; i < more.size(); ++i) {  // Re-sent later in time: 20 ms apart after the last.
+  std::vector<Packet> more(opus.begin() + 40, opus.begin() + 50);  // 200 ms of the tone...
+  for (size_t i = 0; i < more.size(); ++i) {  // ...re-sent after the last, 20 ms apart.
     const uint32_t ts = testing::RtpTimestamp(opus.back()) + 960 * static_cast<uint32_t>(i + 1);
     for (int b = 0; b < 4; ++b) more[i][4 + b] = static_cast<uint8_t>(ts >> (24 - 8 * b));
+    const auto seq = static_cast<uint16_t>(testing::RtpSequence(opus.back()) + 1 + i);
+    more[i][2] = static_cast<uint8_t>(seq >> 8);
+    more[i][3] = static_cast<uint8_t>(seq);
   }
   EXPECT_EQ(testing::PushAll(*t, context_, more), more.size());
-  ASSERT_TRUE(testing::RunUntil(context_, [&] { return out.size() > before; }));
+  // Output packets of the new input (all that came before ends before its timestamps).
+  const uint32_t first_new_ts = *t->MapTimestamp(testing::RtpTimestamp(more[0]));
+  auto first_new = [&]() -> const Packet* {
+    for (size_t i = before; i < out.size(); ++i) {
+      if (testing::RtpTimestamp(out[i]) >= first_new_ts) return &out[i];
+    }
+    return nullptr;
+  };
+  ASSERT_TRUE(testing::RunUntil(context_, [&] { return first_new() != nullptr; }))
+      << "in " << t->stats().packets_in.load() << " decoded " << t->stats().frames_decoded.load()
+      << " encoded " << t->stats().frames_encoded.load() << " out " << out.size()
+      << " dropped " << t->stats().output_dropped.load() << " first ts "
+      << testing::RtpTimestamp(more[0]) << " last input ts " << testing::RtpTimestamp(opus.back());
+  // Outputs numbered after the event: the first after it is the event's + 1.
   EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[before]) - testing::RtpSequence(event)), 1);
+  EXPECT_GT(static_cast<uint16_t>(testing::RtpSequence(*first_new()) - testing::RtpSequence(event)), 0);
   uint8_t empty[3] = {0x80, 0, 0};
   EXPECT_FALSE(t->PrepareTelephoneEvent(empty, 101));  // Not RTP.
 }
