@@ -26,6 +26,8 @@ constexpr MediaType V = MediaType::kVideo;
 // Checked on Debian 12 (GStreamer 1.22, plugins base/good/bad/ugly + libav): every element
 // named here exists except ilbcenc (no encoder of iLBC at all: gst-plugins-bad's ilbc plugin
 // is not built, and Debian's FFmpeg has no libilbc) and G.729 has no encoder in either.
+// One codec per entry reads better than one field per line.
+// clang-format off
 constexpr std::array<CoderCodec, 19> kCodecs{{
     {"pcma", A, "PCMA", 8000, 8000, "", "rtppcmadepay", "alawdec", "", "alawenc", "", "",
      "rtppcmapay", kAudioPay, "", 0, 64000, 0, 0, ""},
@@ -77,6 +79,7 @@ constexpr std::array<CoderCodec, 19> kCodecs{{
     {"mp4v-es", V, "MP4V-ES", 90000, 0, "", "rtpmp4vdepay", "avdec_mpeg4", kVideoDec,
      "avenc_mpeg4", kGop, "", "rtpmp4vpay", "config-interval=1", "bitrate", 1, 800000, 0, 0, ""},
 }};
+// clang-format on
 
 bool ElementExists(std::string_view name) {
   if (name.empty()) return false;
@@ -104,7 +107,9 @@ void NoteMissing(std::string& out, std::string_view role, std::string_view eleme
 
 }  // namespace
 
-std::span<const CoderCodec> CoderCodecs() { return kCodecs; }
+std::span<const CoderCodec> CoderCodecs() {
+  return kCodecs;
+}
 
 const CoderCodec* FindCoderCodec(std::string_view name) {
   for (const CoderCodec& codec : kCodecs) {

@@ -20,7 +20,7 @@ struct CoderMetrics {
   metrics::Counter& dropped_late;
   metrics::Counter& dropped_input_full;
   metrics::Counter& dropped_output_full;
-  metrics::Counter& dropped_failed;  // webrtc2sip_coder_dropped_packets_total{reason}
+  metrics::Counter& dropped_failed;   // webrtc2sip_coder_dropped_packets_total{reason}
   metrics::Counter& pipeline_errors;  // webrtc2sip_coder_pipeline_errors_total
   metrics::Histogram& added_latency;  // webrtc2sip_coder_added_latency_seconds
 

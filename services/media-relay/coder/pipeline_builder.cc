@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "services/media-relay/coder/str_cat.h"
 #include "common/cwrap/gst_ptr.h"
+#include "services/media-relay/coder/str_cat.h"
 #include "services/media-relay/coder/transcoder.h"
 
 namespace webrtc2sip::media::coder {
@@ -34,10 +34,10 @@ absl::StatusOr<GObjectPtr<GstElement>> MakeCapsFilter(const std::string& caps_te
 }
 
 std::string RtpCaps(const CoderCodec& codec, uint8_t payload_type) {
-  std::string caps = StrCat(
-      "application/x-rtp,media=(string)", codec.media == MediaType::kAudio ? "audio" : "video",
-      ",clock-rate=(int)", codec.clock_rate, ",encoding-name=(string)", codec.encoding_name,
-      ",payload=(int)", payload_type);
+  std::string caps = StrCat("application/x-rtp,media=(string)",
+                            codec.media == MediaType::kAudio ? "audio" : "video",
+                            ",clock-rate=(int)", codec.clock_rate, ",encoding-name=(string)",
+                            codec.encoding_name, ",payload=(int)", payload_type);
   if (!codec.rtp_caps.empty()) caps += StrCat(",", codec.rtp_caps);
   return caps;
 }
@@ -172,8 +172,7 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   }
   if (!(status = add(MakeCapsFilter(RawCaps(to, config)))).ok()) return status;
   if (to.encoder.empty()) {
-    return absl::FailedPreconditionError(
-        StrCat("GStreamer has no encoder for ", to.name));
+    return absl::FailedPreconditionError(StrCat("GStreamer has no encoder for ", to.name));
   }
   if (!(status = add(Make(to.encoder, to.encoder_options))).ok()) return status;
   out.encoder = RefGObject(chain.back().get());
@@ -184,8 +183,8 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   if (!(status = add(Make(to.payloader, to.payloader_options))).ok()) return status;
   // Output times start at 0 (see TimestampMap); SSRC and sequence are the caller's anyway.
   g_object_set(chain.back().get(), "pt", static_cast<guint>(config.output_payload_type),
-               "timestamp-offset", 0u, "seqnum-offset", 0, "mtu",
-               static_cast<guint>(config.mtu), nullptr);
+               "timestamp-offset", 0u, "seqnum-offset", 0, "mtu", static_cast<guint>(config.mtu),
+               nullptr);
   if (!(status = add(Make("appsink", "sync=false async=false emit-signals=false"))).ok()) {
     return status;
   }
@@ -196,9 +195,9 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
     // The bin takes its own reference (it sinks none: ours were sunk by AdoptGObject).
     gst_bin_add(GST_BIN(out.pipeline.get()), element.get());
     if (previous != nullptr && !gst_element_link(previous, element.get())) {
-      return absl::InternalError(StrCat("cannot link ", GST_ELEMENT_NAME(previous),
-                                              " to ", GST_ELEMENT_NAME(element.get()), " for ",
-                                              from.name, " -> ", to.name));
+      return absl::InternalError(StrCat("cannot link ", GST_ELEMENT_NAME(previous), " to ",
+                                        GST_ELEMENT_NAME(element.get()), " for ", from.name, " -> ",
+                                        to.name));
     }
     previous = element.get();
   }

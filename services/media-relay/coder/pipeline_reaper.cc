@@ -10,7 +10,9 @@ PipelineReaper& PipelineReaper::Global() {
   return *reaper;
 }
 
-PipelineReaper::PipelineReaper() : thread_([this] { Run(); }) { thread_.detach(); }
+PipelineReaper::PipelineReaper() : thread_([this] { Run(); }) {
+  thread_.detach();
+}
 
 void PipelineReaper::Reap(GstElement* pipeline, std::shared_ptr<void> keepalive) {
   {

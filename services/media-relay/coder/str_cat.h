@@ -10,7 +10,9 @@
 namespace webrtc2sip::media::coder {
 
 namespace internal {
-inline void Append(std::string& out, std::string_view piece) { out += piece; }
+inline void Append(std::string& out, std::string_view piece) {
+  out += piece;
+}
 template <std::integral T>
 void Append(std::string& out, T value) {
   out += std::to_string(value);

@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "absl/status/status.h"
-#include "services/media-relay/coder/str_cat.h"
 #include "common/cwrap/c_ptr.h"
 #include "common/cwrap/gst_ptr.h"
 #include "services/media-relay/coder/coder_metrics.h"
@@ -16,6 +15,7 @@
 #include "services/media-relay/coder/pipeline_builder.h"
 #include "services/media-relay/coder/pipeline_reaper.h"
 #include "services/media-relay/coder/rtp_output_queue.h"
+#include "services/media-relay/coder/str_cat.h"
 #include "services/media-relay/rtp/rtp_packet.h"
 
 namespace webrtc2sip::media::coder {
@@ -50,10 +50,10 @@ GstPadProbeReturn CountBuffers(GstPad*, GstPadProbeInfo* info, gpointer counter)
 void CountOnSrcPad(GstElement* element, std::atomic<uint64_t>* counter) {
   GObjectPtr<GstPad> pad(gst_element_get_static_pad(element, "src"));
   if (!pad) return;
-  gst_pad_add_probe(pad.get(),
-                    static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
-                                                 GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                    &CountBuffers, counter, nullptr);
+  gst_pad_add_probe(
+      pad.get(),
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      &CountBuffers, counter, nullptr);
 }
 
 // Streaming thread: one payloaded packet, into the output queue.
@@ -72,8 +72,8 @@ GstFlowReturn OnNewSample(GstAppSink* sink, gpointer data) {
     return GST_FLOW_OK;
   }
   if (GST_BUFFER_PTS_IS_VALID(buffer)) {
-    const auto latency = shared->latency.MeasureOutput(
-        static_cast<int64_t>(GST_BUFFER_PTS(buffer)), g_get_monotonic_time());
+    const auto latency = shared->latency.MeasureOutput(static_cast<int64_t>(GST_BUFFER_PTS(buffer)),
+                                                       g_get_monotonic_time());
     if (latency) shared->metrics.added_latency.Observe(static_cast<double>(*latency) / 1e6);
   }
   return GST_FLOW_OK;
@@ -143,17 +143,20 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   // Errors come to the worker through the bus; output through the queue's eventfd.
   GObjectPtr<GstBus> bus(gst_element_get_bus(t->pipeline_.get()));
   t->bus_source_.reset(gst_bus_create_watch(bus.get()));
-  g_source_set_callback(t->bus_source_.get(), // A bus watch calls a GstBusFunc through GSourceFunc's slot.
-                        reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(&OnBusMessage)),
-                        t.get(), nullptr);
+  g_source_set_callback(
+      t->bus_source_.get(),  // A bus watch calls a GstBusFunc through GSourceFunc's slot.
+      reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(&OnBusMessage)), t.get(), nullptr);
   g_source_attach(t->bus_source_.get(), context);
 
   static GSourceFuncs output_funcs = {
-      nullptr, nullptr,
+      nullptr,
+      nullptr,
       [](GSource* source, GSourceFunc, gpointer) -> gboolean {
         return OnOutputReady(reinterpret_cast<OutputSource*>(source)->transcoder);
       },
-      nullptr, nullptr, nullptr};
+      nullptr,
+      nullptr,
+      nullptr};
   GSource* output = g_source_new(&output_funcs, sizeof(OutputSource));
   reinterpret_cast<OutputSource*>(output)->transcoder = t.get();
   g_source_set_name(output, "webrtc2sip coder output");
@@ -177,8 +180,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   return t;
 }
 
-Transcoder::Transcoder(const TranscoderConfig& config, const CoderCodec& from,
-                       const CoderCodec& to, Listener& listener)
+Transcoder::Transcoder(const TranscoderConfig& config, const CoderCodec& from, const CoderCodec& to,
+                       Listener& listener)
     : from_(&from),
       to_(&to),
       listener_(listener),
@@ -201,7 +204,9 @@ void Transcoder::StopPipeline() {
   if (pipeline_) PipelineReaper::Global().Reap(pipeline_.release(), shared_);
 }
 
-const TranscoderStats& Transcoder::stats() const { return shared_->stats; }
+const TranscoderStats& Transcoder::stats() const {
+  return shared_->stats;
+}
 
 PushResult Transcoder::Push(std::span<const uint8_t> packet) {
   Shared& s = *shared_;

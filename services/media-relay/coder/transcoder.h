@@ -47,7 +47,7 @@ struct TranscoderConfig {
   // Reordering buffer before the depayloader (rtpjitterbuffer), for video from the browser
   // leg when media.enable_videojb is on. 0: none.
   uint32_t jitter_buffer_ms = 0;
-  uint32_t mtu = 1200;  // Largest output packet (payloaders fragment video to it).
+  uint32_t mtu = 1200;        // Largest output packet (payloaders fragment video to it).
   size_t input_buffers = 0;   // Packets in flight into the pipeline; 0: 64 audio, 512 video.
   size_t output_packets = 0;  // Output queue slots; 0: 128 audio, 1024 video.
 };

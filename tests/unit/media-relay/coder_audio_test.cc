@@ -28,9 +28,9 @@ constexpr const char* kVolume = "0.316227766";
 
 std::string ToneSource(int rate) {
   return std::string("audiotestsrc wave=sine freq=1000 volume=") + kVolume +
-         " samplesperbuffer=" + std::to_string(rate / 50) + " num-buffers=" +
-         std::to_string(kPackets) + " ! audio/x-raw,format=S16LE,channels=1,rate=" +
-         std::to_string(rate) + " ! ";
+         " samplesperbuffer=" + std::to_string(rate / 50) +
+         " num-buffers=" + std::to_string(kPackets) +
+         " ! audio/x-raw,format=S16LE,channels=1,rate=" + std::to_string(rate) + " ! ";
 }
 
 // The tone as Opus RTP, as a browser would send it (timestamps about to wrap).
@@ -67,13 +67,13 @@ void ExpectTone(const std::vector<int16_t>& decoded, int rate, const std::string
 }
 
 struct LegacyCodec {
-  const char* name;     // media.codecs spelling.
+  const char* name;  // media.codecs spelling.
   uint8_t payload_type;
-  int rate;             // Audio sample rate.
+  int rate;                   // Audio sample rate.
   uint32_t ticks_per_packet;  // RTP timestamp step of a 20 ms packet.
-  const char* encode;   // "encoder ! payloader" making its RTP, for the reverse direction.
+  const char* encode;         // "encoder ! payloader" making its RTP, for the reverse direction.
   const char* rtp_caps;
-  const char* decode;   // "depay ! decoder" for what the coder sent; empty: G.711 by table.
+  const char* decode;  // "depay ! decoder" for what the coder sent; empty: G.711 by table.
 };
 
 const LegacyCodec kLegacyCodecs[] = {
@@ -81,8 +81,7 @@ const LegacyCodec kLegacyCodecs[] = {
      "application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,payload=0", ""},
     {"pcma", 8, 8000, 160, "alawenc ! rtppcmapay pt=8 min-ptime=20000000 max-ptime=20000000",
      "application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMA,payload=8", ""},
-    {"g722", 9, 16000, 160,
-     "avenc_g722 ! rtpg722pay pt=9 min-ptime=20000000 max-ptime=20000000",
+    {"g722", 9, 16000, 160, "avenc_g722 ! rtpg722pay pt=9 min-ptime=20000000 max-ptime=20000000",
      "application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9",
      "rtpg722depay ! avdec_g722"},
     {"gsm", 3, 8000, 160, "gsmenc ! rtpgsmpay pt=3",
@@ -136,9 +135,11 @@ TEST_P(CoderAudioTest, OpusToneArrivesAsTheSameToneInTheLegacyCodec) {
     ASSERT_EQ(out[i][1] & 0x7f, codec.payload_type) << i;
     if (i > 0) {
       EXPECT_EQ(testing::RtpTimestamp(out[i]) - testing::RtpTimestamp(out[i - 1]),
-                codec.ticks_per_packet) << i;
-      EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[i]) -
-                                      testing::RtpSequence(out[i - 1])), 1) << i;
+                codec.ticks_per_packet)
+          << i;
+      EXPECT_EQ(
+          static_cast<uint16_t>(testing::RtpSequence(out[i]) - testing::RtpSequence(out[i - 1])), 1)
+          << i;
     }
   }
   std::vector<int16_t> decoded;
@@ -181,11 +182,14 @@ TEST_P(CoderAudioTest, LegacyToneArrivesAsTheSameToneInOpus) {
     ASSERT_EQ(output_.packets[i][1] & 0x7f, 111);
     // opusenc's first packet is short by its look-ahead (312 samples); 20 ms after that.
     if (i == 1) continue;
-    EXPECT_EQ(testing::RtpTimestamp(output_.packets[i]) -
-                  testing::RtpTimestamp(output_.packets[i - 1]), 960u) << i;
+    EXPECT_EQ(
+        testing::RtpTimestamp(output_.packets[i]) - testing::RtpTimestamp(output_.packets[i - 1]),
+        960u)
+        << i;
   }
   const std::vector<int16_t> decoded = testing::DecodeAudioRtp(
-      output_.packets, "application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111",
+      output_.packets,
+      "application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111",
       "rtpopusdepay ! opusdec", 48000);
   ExpectTone(decoded, 48000, std::string(codec.name) + " -> opus");
 }
@@ -201,13 +205,15 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   constexpr int kRate = 48000;
   std::vector<int16_t> input(static_cast<size_t>(kRate) * 3 / 2, 0);
   for (size_t i = kRate / 2; i < input.size(); ++i) {
-    input[i] = static_cast<int16_t>(10362 * std::sin(2 * M_PI * kToneHz * static_cast<double>(i) / kRate));
+    input[i] =
+        static_cast<int16_t>(10362 * std::sin(2 * M_PI * kToneHz * static_cast<double>(i) / kRate));
   }
   constexpr uint32_t kOffset = 4294960000u;  // Input timestamps wrap 0.15 s in.
   const std::vector<Packet> opus = testing::EncodeAudio(
       input, kRate,
       "opusenc audio-type=voice frame-size=20 bitrate=64000 ! rtpopuspay pt=111 "
-      "timestamp-offset=" + std::to_string(kOffset));
+      "timestamp-offset=" +
+          std::to_string(kOffset));
   ASSERT_GE(opus.size(), 75u);
   ASSERT_EQ(testing::RtpTimestamp(opus[0]), kOffset);
   auto t = Make("opus", 111, "pcmu", 0);
@@ -222,7 +228,8 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   std::vector<int16_t> decoded;
   for (size_t i = 0; i < out.size(); ++i) {
     ASSERT_EQ(testing::RtpTimestamp(out[i]), testing::RtpTimestamp(out[0]) + decoded.size());
-    for (uint8_t byte : testing::RtpPayload(out[i])) decoded.push_back(testing::MulawToLinear(byte));
+    for (uint8_t byte : testing::RtpPayload(out[i]))
+      decoded.push_back(testing::MulawToLinear(byte));
   }
   size_t onset = 0;
   while (onset < decoded.size() && std::abs(decoded[onset]) < 3000) ++onset;
@@ -239,11 +246,12 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   // to go out between the transcoded packets: their SSRC, the next sequence number, PCMU's
   // telephone-event payload type 101; the output packets so far were numbered one by one.
   for (size_t i = 1; i < out.size(); ++i) {
-    ASSERT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[i]) - testing::RtpSequence(out[i - 1])), 1);
+    ASSERT_EQ(
+        static_cast<uint16_t>(testing::RtpSequence(out[i]) - testing::RtpSequence(out[i - 1])), 1);
     ASSERT_EQ(std::memcmp(out[i].data() + 8, out[0].data() + 8, 4), 0);  // One SSRC.
   }
-  Packet event = {0x80, 0x80 | 96, 0x12, 0x34, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef,
-                  5, 0x80 | 10, 0x03, 0x20};
+  Packet event = {0x80, 0x80 | 96, 0x12, 0x34, 0, 0,         0,    0,
+                  0xde, 0xad,      0xbe, 0xef, 5, 0x80 | 10, 0x03, 0x20};
   const uint32_t input_event_ts = kOffset + kRate / 2;
   for (int i = 0; i < 4; ++i) event[4 + i] = static_cast<uint8_t>(input_event_ts >> (24 - 8 * i));
   ASSERT_TRUE(t->PrepareTelephoneEvent(event, 101));
@@ -253,7 +261,8 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   const uint32_t event_ssrc = (uint32_t{event[8]} << 24) | (uint32_t{event[9]} << 16) |
                               (uint32_t{event[10]} << 8) | event[11];
   EXPECT_EQ(event_ssrc, t->output_ssrc());
-  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(event) - testing::RtpSequence(out.back())), 1);
+  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(event) - testing::RtpSequence(out.back())),
+            1);
   EXPECT_EQ(event[12], 5);  // The event itself untouched.
   // Packets transcoded after it continue the same sequence.
   const size_t before = out.size();
@@ -276,12 +285,14 @@ TEST_F(CoderAudioTest, TelephoneEventTimestampsMapOntoTheTranscodedAudio) {
   };
   ASSERT_TRUE(testing::RunUntil(context_, [&] { return first_new() != nullptr; }))
       << "in " << t->stats().packets_in.load() << " decoded " << t->stats().frames_decoded.load()
-      << " encoded " << t->stats().frames_encoded.load() << " out " << out.size()
-      << " dropped " << t->stats().output_dropped.load() << " first ts "
-      << testing::RtpTimestamp(more[0]) << " last input ts " << testing::RtpTimestamp(opus.back());
+      << " encoded " << t->stats().frames_encoded.load() << " out " << out.size() << " dropped "
+      << t->stats().output_dropped.load() << " first ts " << testing::RtpTimestamp(more[0])
+      << " last input ts " << testing::RtpTimestamp(opus.back());
   // Outputs numbered after the event: the first after it is the event's + 1.
-  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[before]) - testing::RtpSequence(event)), 1);
-  EXPECT_GT(static_cast<uint16_t>(testing::RtpSequence(*first_new()) - testing::RtpSequence(event)), 0);
+  EXPECT_EQ(static_cast<uint16_t>(testing::RtpSequence(out[before]) - testing::RtpSequence(event)),
+            1);
+  EXPECT_GT(static_cast<uint16_t>(testing::RtpSequence(*first_new()) - testing::RtpSequence(event)),
+            0);
   uint8_t empty[3] = {0x80, 0, 0};
   EXPECT_FALSE(t->PrepareTelephoneEvent(empty, 101));  // Not RTP.
 }

@@ -139,8 +139,9 @@ TEST_P(CoderVideoChainTest, Vp8PatternSurvivesTheRoundTrip) {
   const size_t expected = 30 - GetParam().held_frames;
   EXPECT_TRUE(testing::RunUntil(context_, [&] { return frames() >= expected; }))
       << frames() << " frames out, " << forward_.forwarded << " packets in the middle; first "
-      << first_->stats().frames_decoded.load() << " decoded " << first_->stats().frames_encoded.load()
-      << " encoded; second " << second_->stats().frames_decoded.load() << " decoded "
+      << first_->stats().frames_decoded.load() << " decoded "
+      << first_->stats().frames_encoded.load() << " encoded; second "
+      << second_->stats().frames_decoded.load() << " decoded "
       << second_->stats().frames_encoded.load() << " encoded; output dropped "
       << first_->stats().output_dropped.load() << ", middle dropped "
       << second_->stats().packets_dropped.load();

@@ -17,10 +17,9 @@ namespace {
 TEST(CoderCodecTableTest, EveryConfigCodecHasAnEntry) {
   const auto* descriptor = config::v1::Codec_descriptor();
   EXPECT_EQ(CoderCodecs().size(), static_cast<size_t>(descriptor->value_count()));
-  for (const std::string_view name : {"opus", "pcmu", "pcma", "g722", "gsm", "speex-nb",
-                                      "speex-wb", "speex-uwb", "amr-nb-oa", "amr-nb-be", "ilbc",
-                                      "g729", "vp8", "h264-bp", "h264-mp", "h263", "h263+",
-                                      "theora", "mp4v-es"}) {
+  for (const std::string_view name : {"opus", "pcmu", "pcma", "g722", "gsm", "speex-nb", "speex-wb",
+                                      "speex-uwb", "amr-nb-oa", "amr-nb-be", "ilbc", "g729", "vp8",
+                                      "h264-bp", "h264-mp", "h263", "h263+", "theora", "mp4v-es"}) {
     EXPECT_NE(FindCoderCodec(name), nullptr) << name;
   }
   EXPECT_EQ(FindCoderCodec("PCMU"), nullptr);  // Config spellings only.
@@ -35,9 +34,9 @@ TEST(CoderCodecTableTest, AvailabilityOnDebian12) {
               << (a.can_encode ? "yes" : "no") << (a.missing.empty() ? "" : " -- ") << a.missing
               << "\n";
   }
-  for (const std::string_view name : {"opus", "pcmu", "pcma", "g722", "gsm", "speex-nb",
-                                      "speex-wb", "speex-uwb", "amr-nb-oa", "vp8", "h264-bp",
-                                      "h264-mp", "h263+", "theora", "mp4v-es"}) {
+  for (const std::string_view name :
+       {"opus", "pcmu", "pcma", "g722", "gsm", "speex-nb", "speex-wb", "speex-uwb", "amr-nb-oa",
+        "vp8", "h264-bp", "h264-mp", "h263+", "theora", "mp4v-es"}) {
     const CodecAvailability a = CheckAvailability(*FindCoderCodec(name));
     EXPECT_TRUE(a.both()) << name << ": " << a.missing;
     EXPECT_TRUE(a.missing.empty()) << name;

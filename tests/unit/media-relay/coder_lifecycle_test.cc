@@ -67,7 +67,9 @@ class CoderLifecycleTest : public ::testing::Test {
   OutputCollector output_;
 };
 
-void CountFinalized(gpointer counter, GObject*) { ++*static_cast<int*>(counter); }
+void CountFinalized(gpointer counter, GObject*) {
+  ++*static_cast<int*>(counter);
+}
 
 TEST_F(CoderLifecycleTest, ManyPipelinesBuiltAndTornDownLeaveNoThreadsOrElements) {
   const std::vector<Packet> opus = testing::RunToEos(
@@ -76,8 +78,7 @@ TEST_F(CoderLifecycleTest, ManyPipelinesBuiltAndTornDownLeaveNoThreadsOrElements
   const std::vector<Packet> vp8 = testing::RunToEos(
       "videotestsrc num-buffers=5 ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "vp8enc deadline=1 ! rtpvp8pay pt=96 ! appsink name=sink sync=false");
-  const std::string active_opus =
-      "webrtc2sip_coder_streams_active{from=\"opus\",to=\"pcmu\"}";
+  const std::string active_opus = "webrtc2sip_coder_streams_active{from=\"opus\",to=\"pcmu\"}";
   const double active_before = MetricValue(active_opus);
 
   int created = 0;
@@ -123,19 +124,20 @@ TEST_F(CoderLifecycleTest, ManyPipelinesBuiltAndTornDownLeaveNoThreadsOrElements
 TEST_F(CoderLifecycleTest, GarbageIsCountedAndDroppedAndTheStreamGoesOn) {
   auto t = Make("opus", 111, "pcmu", 0);
   ASSERT_TRUE(t);
-  const std::string bad = "webrtc2sip_coder_dropped_packets_total{from=\"opus\",to=\"pcmu\","
-                          "reason=\"bad_packet\"}";
+  const std::string bad =
+      "webrtc2sip_coder_dropped_packets_total{from=\"opus\",to=\"pcmu\","
+      "reason=\"bad_packet\"}";
   const double bad_before = MetricValue(bad);
 
   std::mt19937 random(7);
   std::vector<uint8_t> noise(200);
   for (uint8_t& b : noise) b = static_cast<uint8_t>(random());
-  EXPECT_EQ(t->Push(noise), PushResult::kBadPacket);                    // Not RTP.
-  EXPECT_EQ(t->Push(std::span<const uint8_t>()), PushResult::kBadPacket);  // Empty.
-  EXPECT_EQ(t->Push(std::span(noise.data(), 5)), PushResult::kBadPacket);   // Short.
+  EXPECT_EQ(t->Push(noise), PushResult::kBadPacket);                                  // Not RTP.
+  EXPECT_EQ(t->Push(std::span<const uint8_t>()), PushResult::kBadPacket);             // Empty.
+  EXPECT_EQ(t->Push(std::span(noise.data(), 5)), PushResult::kBadPacket);             // Short.
   EXPECT_EQ(t->Push(RtpPacket(96, 1, 0, false, {1, 2, 3})), PushResult::kBadPacket);  // Other PT.
-  EXPECT_EQ(t->Push(RtpPacket(111, 1, 0, false, {})), PushResult::kBadPacket);  // No payload.
-  EXPECT_EQ(t->Push(std::vector<uint8_t>(3000, 0x80)), PushResult::kBadPacket);  // Too long.
+  EXPECT_EQ(t->Push(RtpPacket(111, 1, 0, false, {})), PushResult::kBadPacket);        // No payload.
+  EXPECT_EQ(t->Push(std::vector<uint8_t>(3000, 0x80)), PushResult::kBadPacket);       // Too long.
   EXPECT_EQ(t->stats().packets_dropped.load(), 6u);
   EXPECT_EQ(t->stats().packets_in.load(), 0u);
   EXPECT_EQ(MetricValue(bad) - bad_before, 6);

@@ -51,7 +51,9 @@ void PullAll(GstElement* pipeline, F each) {
   }
 }
 
-void Stop(GstElement* pipeline) { gst_element_set_state(pipeline, GST_STATE_NULL); }
+void Stop(GstElement* pipeline) {
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+}
 
 // Pushes RTP packets into "src", timestamped from their RTP timestamps, then EOS.
 void PushRtp(GstElement* pipeline, const std::vector<Packet>& packets, int clock_rate) {
@@ -98,10 +100,10 @@ std::vector<Packet> RunToEos(const std::string& description) {
 
 std::vector<Packet> EncodeAudio(const std::vector<int16_t>& samples, int rate,
                                 const std::string& encode) {
-  GObjectPtr<GstElement> pipeline =
-      Launch("appsrc name=src format=time caps=audio/x-raw,format=S16LE,layout=interleaved,"
-             "channels=1,rate=" + std::to_string(rate) + " ! " + encode +
-             " ! appsink name=sink sync=false");
+  GObjectPtr<GstElement> pipeline = Launch(
+      "appsrc name=src format=time caps=audio/x-raw,format=S16LE,layout=interleaved,"
+      "channels=1,rate=" +
+      std::to_string(rate) + " ! " + encode + " ! appsink name=sink sync=false");
   gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   GObjectPtr<GstElement> src = ByName(pipeline.get(), "src");
   const size_t chunk = static_cast<size_t>(rate) / 50;
@@ -127,10 +129,10 @@ std::vector<Packet> EncodeAudio(const std::vector<int16_t>& samples, int rate,
 
 std::vector<int16_t> DecodeAudioRtp(const std::vector<Packet>& packets, const std::string& rtp_caps,
                                     const std::string& decode, int rate) {
-  GObjectPtr<GstElement> pipeline = Launch(
-      "appsrc name=src format=time caps=\"" + rtp_caps + "\" ! " + decode +
-      " ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,channels=1,rate=" +
-      std::to_string(rate) + " ! appsink name=sink sync=false");
+  GObjectPtr<GstElement> pipeline =
+      Launch("appsrc name=src format=time caps=\"" + rtp_caps + "\" ! " + decode +
+             " ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,channels=1,rate=" +
+             std::to_string(rate) + " ! appsink name=sink sync=false");
   gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   PushRtp(pipeline.get(), packets, ClockRateOf(rtp_caps));
   std::vector<int16_t> out;
@@ -205,7 +207,9 @@ uint32_t RtpTimestamp(const Packet& p) {
   return (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7];
 }
 
-uint16_t RtpSequence(const Packet& p) { return static_cast<uint16_t>((p[2] << 8) | p[3]); }
+uint16_t RtpSequence(const Packet& p) {
+  return static_cast<uint16_t>((p[2] << 8) | p[3]);
+}
 
 double ToneShare(std::span<const int16_t> samples, int rate, double frequency) {
   // Goertzel: power of one DFT bin, normalised by Parseval against the total energy.

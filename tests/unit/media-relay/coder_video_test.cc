@@ -62,7 +62,8 @@ std::vector<size_t> IdrFrames(const std::vector<Packet>& packets) {
   std::vector<size_t> out;
   size_t frame = 0;
   for (size_t i = 0; i < packets.size(); ++i) {
-    if (i > 0 && testing::RtpTimestamp(packets[i]) != testing::RtpTimestamp(packets[i - 1])) ++frame;
+    if (i > 0 && testing::RtpTimestamp(packets[i]) != testing::RtpTimestamp(packets[i - 1]))
+      ++frame;
     if (HasIdr(packets[i]) && (out.empty() || out.back() != frame)) out.push_back(frame);
   }
   return out;
@@ -155,7 +156,8 @@ TEST_F(CoderVideoTest, KeyframeRequestMakesTheEncoderSendAnIdr) {
   const std::vector<Packet> vp8 = Vp8Pattern(60, 640, 480);
   std::vector<Packet> first_half, second_half;
   for (const Packet& p : vp8) {
-    (testing::RtpTimestamp(p) - testing::RtpTimestamp(vp8[0]) < 30 * 3000 ? first_half : second_half)
+    (testing::RtpTimestamp(p) - testing::RtpTimestamp(vp8[0]) < 30 * 3000 ? first_half
+                                                                          : second_half)
         .push_back(p);
   }
   Make("vp8", 96, "h264-bp", 102);
@@ -167,7 +169,7 @@ TEST_F(CoderVideoTest, KeyframeRequestMakesTheEncoderSendAnIdr) {
   const std::vector<size_t> idr = IdrFrames(output_.packets);
   ASSERT_EQ(idr.size(), 2u);
   EXPECT_EQ(CountFrames(output_.packets), 60u);  // One marker per frame: no header-only ones.
-  EXPECT_GE(idr[1], 30u);  // On the next frame the encoder got.
+  EXPECT_GE(idr[1], 30u);                        // On the next frame the encoder got.
   // The decoder takes the stream from the requested IDR on (SPS/PPS in front of it).
   std::vector<Packet> from_idr;
   size_t frame = 0;
