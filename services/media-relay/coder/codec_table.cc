@@ -68,9 +68,8 @@ constexpr std::array<CoderCodec, 19> kCodecs{{
     // RFC 2190 H.263 allows only the standard picture sizes: CIF here.
     {"h263", V, "H263", 90000, 0, "", "rtph263depay", "avdec_h263", "", "avenc_h263", kGop,
      "", "rtph263pay", "", "bitrate", 1, 512000, 352, 288,
-     "not verified: a vp8 -> h263 -> vp8 round trip through two coder pipelines decodes black "
-     "(avdec_h263: first frame is no keyframe), while GStreamer's own rtph263pay -> "
-     "rtph263depay loop works; use h263+ (RFC 4629)"},
+     "not verified: vp8 -> h263 output decodes right, but h263 -> vp8 through the coder "
+     "decodes black (avdec_h263 conceals errors in the I frame); use h263+ (RFC 4629)"},
     {"h263+", V, "H263-1998", 90000, 0, "", "rtph263pdepay", "avdec_h263", "",
      "avenc_h263p", kGop, "", "rtph263ppay", "", "bitrate", 1, 512000, 0, 0, ""},
     {"theora", V, "THEORA", 90000, 0, "", "rtptheoradepay", "theoradec", "", "theoraenc",
