@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <cstring>
+#include <utility>
 
 namespace webrtc2sip::media::coder {
 
@@ -19,11 +20,14 @@ RtpOutputQueue::RtpOutputQueue(UniqueFd event_fd, size_t capacity)
     : event_fd_(std::move(event_fd)), mask_(capacity - 1), slots_(new Slot[capacity]) {}
 
 bool RtpOutputQueue::Push(std::span<const uint8_t> packet) {
-  if (packet.size() > kSlotSize) return false;
   const size_t head = head_.load(std::memory_order_relaxed);
   // tail_ counts the slot Pop() handed out last as used until the next Pop().
-  if (head - tail_.load(std::memory_order_acquire) > mask_) return false;
+  if (packet.size() > kSlotSize || head - tail_.load(std::memory_order_acquire) > mask_) {
+    ++dropped_;
+    return false;
+  }
   Slot& slot = slots_[head & mask_];
+  slot.dropped_before = std::exchange(dropped_, 0);
   slot.size = static_cast<uint16_t>(packet.size());
   std::memcpy(slot.data, packet.data(), packet.size());
   head_.store(head + 1, std::memory_order_release);
@@ -48,6 +52,7 @@ std::span<uint8_t> RtpOutputQueue::Pop() {
   if (popped_ == head_.load(std::memory_order_acquire)) return {};
   Slot& slot = slots_[popped_ & mask_];
   ++popped_;
+  dropped_before_ = slot.dropped_before;
   return {slot.data, slot.size};
 }
 

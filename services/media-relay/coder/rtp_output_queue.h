@@ -26,7 +26,8 @@ class RtpOutputQueue {
   static std::unique_ptr<RtpOutputQueue> Create(size_t capacity);
 
   // Producer: copies the packet into a free slot and wakes the consumer. False (dropped) when
-  // the queue is full or the packet longer than a slot.
+  // the queue is full or the packet longer than a slot; the next packet that gets in carries
+  // how many were dropped before it (dropped_before()), so a gap can be left for them.
   bool Push(std::span<const uint8_t> packet);
 
   // Consumer: call when fd() is readable. Clears the wakeup; then Pop() until empty.
@@ -34,12 +35,15 @@ class RtpOutputQueue {
   // Consumer: the oldest packet, valid (and writable, to rewrite in place) until the next
   // Pop(); empty when there is none.
   std::span<uint8_t> Pop();
+  // Consumer: packets the producer dropped just before the one Pop() returned last.
+  uint32_t dropped_before() const { return dropped_before_; }
 
   int fd() const { return event_fd_.get(); }
   size_t capacity() const { return mask_ + 1; }
 
  private:
   struct Slot {
+    uint32_t dropped_before;
     uint16_t size;
     uint8_t data[kSlotSize];
   };
@@ -52,7 +56,9 @@ class RtpOutputQueue {
   // Free-running counters; head_ is written by the producer only, tail_ by the consumer only.
   alignas(64) std::atomic<size_t> head_{0};
   alignas(64) std::atomic<size_t> tail_{0};
-  size_t popped_ = 0;  // Consumer: a slot handed out by Pop() and not yet released.
+  size_t popped_ = 0;            // Consumer: a slot handed out by Pop() and not yet released.
+  uint32_t dropped_before_ = 0;  // Consumer: of the slot Pop() returned last.
+  uint32_t dropped_ = 0;         // Producer: dropped since the last packet that got in.
   alignas(64) std::atomic<bool> wakeup_pending_{false};
 };
 

@@ -338,7 +338,9 @@ gboolean Transcoder::OnOutputReady(gpointer data) {
   RtpOutputQueue& queue = *s.queue;
   queue.ClearWakeup();
   for (std::span<uint8_t> packet = queue.Pop(); !packet.empty(); packet = queue.Pop()) {
-    // One sequence space with the telephone events put in between (PrepareTelephoneEvent).
+    // One sequence space with the telephone events put in between (PrepareTelephoneEvent);
+    // packets the queue had to drop leave a gap, so the receiver sees the loss.
+    self->next_sequence_ = static_cast<uint16_t>(self->next_sequence_ + queue.dropped_before());
     if (std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size())) {
       rtp->set_sequence_number(self->next_sequence_++);
       rtp->set_ssrc(self->output_ssrc_);

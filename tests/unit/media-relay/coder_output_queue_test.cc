@@ -50,7 +50,15 @@ TEST(CoderOutputQueueTest, DropsWhenFullOrTooLong) {
   // The popped slot is still the consumer's until the next Pop().
   EXPECT_FALSE(queue->Push(p));
   EXPECT_FALSE(queue->Pop().empty());
+  EXPECT_EQ(queue->dropped_before(), 0u);
   EXPECT_TRUE(queue->Push(p));
+  // Three dropped (full, too long, full) before the last one that got in: it says so.
+  EXPECT_FALSE(queue->Pop().empty());
+  EXPECT_FALSE(queue->Pop().empty());
+  EXPECT_EQ(queue->dropped_before(), 0u);
+  EXPECT_FALSE(queue->Pop().empty());
+  EXPECT_EQ(queue->dropped_before(), 3u);
+  EXPECT_TRUE(queue->Pop().empty());
 }
 
 TEST(CoderOutputQueueTest, OneProducerThreadOneConsumerLosesNothing) {
