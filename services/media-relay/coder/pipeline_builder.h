@@ -1,0 +1,34 @@
+#pragma once
+
+// Builds (without starting) the transcoding pipeline of one codec pair:
+//   appsrc ! [rtpjitterbuffer] ! depay ! decoder ! audioconvert ! audioresample ! caps
+//          ! encoder ! [caps] ! payloader ! appsink
+// (capssetter ! videoconvert ! videoscale ! caps for video). Control plane.
+
+#include <gst/gst.h>
+
+#include "absl/status/statusor.h"
+#include "common/cwrap/gobject_ptr.h"
+#include "services/media-relay/coder/codec_table.h"
+
+namespace webrtc2sip::media::coder {
+
+struct TranscoderConfig;
+
+struct BuiltPipeline {
+  GObjectPtr<GstElement> pipeline;
+  GObjectPtr<GstElement> appsrc;
+  GObjectPtr<GstElement> appsink;
+  GObjectPtr<GstElement> decoder;
+  GObjectPtr<GstElement> encoder;
+};
+
+// An error when an element is missing or the elements do not link (caps that cannot meet).
+absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderCodec& to,
+                                            const TranscoderConfig& config);
+
+// Applies "name=value name=value" to an element's properties (gst_util_set_object_arg
+// spellings: enum nicks, flags, numbers). False when a property is unknown.
+bool ApplyOptions(GstElement* element, std::string_view options);
+
+}  // namespace webrtc2sip::media::coder

@@ -1,0 +1,357 @@
+#include "services/media-relay/coder/transcoder.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video-event.h>
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "common/cwrap/c_ptr.h"
+#include "common/cwrap/gst_ptr.h"
+#include "services/media-relay/coder/coder_metrics.h"
+#include "services/media-relay/coder/gst_runtime.h"
+#include "services/media-relay/coder/latency_tracker.h"
+#include "services/media-relay/coder/pipeline_builder.h"
+#include "services/media-relay/coder/pipeline_reaper.h"
+#include "services/media-relay/coder/rtp_output_queue.h"
+#include "services/media-relay/coder/str_cat.h"
+#include "services/media-relay/rtp/rtp_packet.h"
+
+namespace webrtc2sip::media::coder {
+
+// Everything the streaming threads use. The pipeline's callbacks and probes get a raw pointer:
+// the reaper keeps this alive until the pipeline is freed.
+struct Transcoder::Shared {
+  Shared(CoderMetrics m, std::unique_ptr<RtpOutputQueue> q) : metrics(m), queue(std::move(q)) {}
+  ~Shared() {
+    if (pool) gst_buffer_pool_set_active(pool.get(), FALSE);
+    metrics.active.Dec();
+  }
+
+  CoderMetrics metrics;
+  std::unique_ptr<RtpOutputQueue> queue;
+  TranscoderStats stats;
+  LatencyTracker latency;
+  GObjectPtr<GstBufferPool> pool;  // Deactivated once the pipeline has let go of its buffers.
+};
+
+namespace {
+
+GstPadProbeReturn CountBuffers(GstPad*, GstPadProbeInfo* info, gpointer counter) {
+  uint64_t n = 1;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    n = gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+  }
+  static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(n, std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+void CountOnSrcPad(GstElement* element, std::atomic<uint64_t>* counter) {
+  GObjectPtr<GstPad> pad(gst_element_get_static_pad(element, "src"));
+  if (!pad) return;
+  gst_pad_add_probe(
+      pad.get(),
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      &CountBuffers, counter, nullptr);
+}
+
+// Streaming thread: one payloaded packet, into the output queue.
+GstFlowReturn OnNewSample(GstAppSink* sink, gpointer data) {
+  auto* shared = static_cast<Transcoder::Shared*>(data);
+  GstSamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_OK;
+  GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+  GstMapInfo map;
+  if (buffer == nullptr || !gst_buffer_map(buffer, &map, GST_MAP_READ)) return GST_FLOW_OK;
+  const bool queued = shared->queue->Push({map.data, map.size});
+  gst_buffer_unmap(buffer, &map);
+  if (!queued) {
+    shared->stats.output_dropped.fetch_add(1, std::memory_order_relaxed);
+    shared->metrics.dropped_output_full.Inc();
+    return GST_FLOW_OK;
+  }
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
+    const auto latency = shared->latency.MeasureOutput(static_cast<int64_t>(GST_BUFFER_PTS(buffer)),
+                                                       g_get_monotonic_time());
+    if (latency) shared->metrics.added_latency.Observe(static_cast<double>(*latency) / 1e6);
+  }
+  return GST_FLOW_OK;
+}
+
+struct OutputSource {
+  GSource base;
+  Transcoder* transcoder;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderConfig& config,
+                                                               GMainContext* context,
+                                                               Listener& listener) {
+  EnsureGstreamer();
+  const CoderCodec* from = FindCoderCodec(config.from);
+  const CoderCodec* to = FindCoderCodec(config.to);
+  if (from == nullptr || to == nullptr) {
+    return absl::InvalidArgumentError(
+        StrCat("unknown codec: ", from == nullptr ? config.from : config.to));
+  }
+  if (const CodecAvailability a = CheckAvailability(*from); !a.can_decode) {
+    return absl::FailedPreconditionError(StrCat("cannot decode ", from->name, ": ", a.missing));
+  }
+  if (const CodecAvailability a = CheckAvailability(*to); !a.can_encode) {
+    return absl::FailedPreconditionError(StrCat("cannot encode ", to->name, ": ", a.missing));
+  }
+  const bool audio = from->media == MediaType::kAudio;
+  auto built = BuildPipeline(*from, *to, config);
+  if (!built.ok()) return built.status();
+
+  std::unique_ptr<RtpOutputQueue> queue =
+      RtpOutputQueue::Create(config.output_packets != 0 ? config.output_packets
+                             : audio                    ? 128
+                                                        : 1024);
+  if (!queue) return absl::ResourceExhaustedError("cannot create an eventfd");
+  std::unique_ptr<Transcoder> t(new Transcoder(config, *from, *to, listener));
+  t->shared_ = std::make_shared<Shared>(CoderMetrics::For(from->name, to->name), std::move(queue));
+  Shared& shared = *t->shared_;
+  shared.metrics.streams.Inc();
+  shared.metrics.active.Inc();
+
+  // Input buffers: a pool of MTU-sized buffers, so Push() allocates nothing in steady state.
+  t->pool_ = AdoptGObject(gst_buffer_pool_new());
+  GstStructure* pool_config = gst_buffer_pool_get_config(t->pool_.get());
+  const size_t buffers = config.input_buffers != 0 ? config.input_buffers : audio ? 64 : 512;
+  gst_buffer_pool_config_set_params(pool_config, nullptr, RtpOutputQueue::kSlotSize,
+                                    static_cast<guint>(buffers), static_cast<guint>(buffers));
+  if (!gst_buffer_pool_set_config(t->pool_.get(), pool_config) ||
+      !gst_buffer_pool_set_active(t->pool_.get(), TRUE)) {
+    return absl::ResourceExhaustedError("cannot set up the input buffer pool");
+  }
+  shared.pool = RefGObject(t->pool_.get());
+
+  t->pipeline_ = std::move(built->pipeline);
+  t->appsrc_ = std::move(built->appsrc);
+  t->encoder_ = std::move(built->encoder);
+  // The configured target, or the codec's default (the encoders' own defaults vary widely).
+  t->SetBitrate(config.bitrate != 0 ? config.bitrate : to->default_bitrate);
+  CountOnSrcPad(built->decoder.get(), &shared.stats.frames_decoded);
+  CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded);
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = &OnNewSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(built->appsink.get()), &callbacks, &shared, nullptr);
+
+  // Errors come to the worker through the bus; output through the queue's eventfd.
+  GObjectPtr<GstBus> bus(gst_element_get_bus(t->pipeline_.get()));
+  t->bus_source_.reset(gst_bus_create_watch(bus.get()));
+  g_source_set_callback(
+      t->bus_source_.get(),  // A bus watch calls a GstBusFunc through GSourceFunc's slot.
+      reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(&OnBusMessage)), t.get(), nullptr);
+  g_source_attach(t->bus_source_.get(), context);
+
+  static GSourceFuncs output_funcs = {
+      nullptr,
+      nullptr,
+      [](GSource* source, GSourceFunc, gpointer) -> gboolean {
+        return OnOutputReady(reinterpret_cast<OutputSource*>(source)->transcoder);
+      },
+      nullptr,
+      nullptr,
+      nullptr};
+  GSource* output = g_source_new(&output_funcs, sizeof(OutputSource));
+  reinterpret_cast<OutputSource*>(output)->transcoder = t.get();
+  g_source_set_name(output, "webrtc2sip coder output");
+  g_source_add_unix_fd(output, shared.queue->fd(), G_IO_IN);
+  g_source_attach(output, context);
+  t->output_source_.reset(output);
+
+  // Our clock and base time, set before starting, so arrival times are known from the first
+  // packet on. Without a live source or a syncing sink, PLAYING is reached at once and data
+  // flows as it is pushed: the input's pace is the pipeline's.
+  t->clock_ = AdoptGObject(gst_system_clock_obtain());
+  gst_pipeline_use_clock(GST_PIPELINE(t->pipeline_.get()), t->clock_.get());
+  gst_element_set_start_time(t->pipeline_.get(), GST_CLOCK_TIME_NONE);
+  t->base_time_ = gst_clock_get_time(t->clock_.get());
+  gst_element_set_base_time(t->pipeline_.get(), t->base_time_);
+  if (gst_element_set_state(t->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    t->StopPipeline();
+    return absl::InternalError(
+        StrCat("the ", from->name, " -> ", to->name, " pipeline does not start"));
+  }
+  return t;
+}
+
+Transcoder::Transcoder(const TranscoderConfig& config, const CoderCodec& from, const CoderCodec& to,
+                       Listener& listener)
+    : from_(&from),
+      to_(&to),
+      listener_(listener),
+      timestamps_(from.clock_rate, to.clock_rate),
+      input_payload_type_(config.input_payload_type),
+      jitter_buffer_(config.jitter_buffer_ms > 0),
+      output_ssrc_(g_random_int()),
+      next_sequence_(static_cast<uint16_t>(g_random_int())) {}
+
+Transcoder::~Transcoder() {
+  bus_source_.reset();
+  output_source_.reset();
+  StopPipeline();
+}
+
+void Transcoder::StopPipeline() {
+  appsrc_.reset();
+  encoder_.reset();
+  pool_.reset();
+  if (pipeline_) PipelineReaper::Global().Reap(pipeline_.release(), shared_);
+}
+
+const TranscoderStats& Transcoder::stats() const {
+  return shared_->stats;
+}
+
+PushResult Transcoder::Push(std::span<const uint8_t> packet) {
+  Shared& s = *shared_;
+  auto drop = [&s](PushResult result, metrics::Counter& counter) {
+    s.stats.packets_dropped.fetch_add(1, std::memory_order_relaxed);
+    counter.Inc();
+    return result;
+  };
+  if (failed_) return drop(PushResult::kFailed, s.metrics.dropped_failed);
+  if (packet.size() > RtpOutputQueue::kSlotSize) {
+    return drop(PushResult::kBadPacket, s.metrics.dropped_bad_packet);
+  }
+  GstBuffer* raw = nullptr;
+  GstBufferPoolAcquireParams params{};
+  params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  if (gst_buffer_pool_acquire_buffer(pool_.get(), &raw, &params) != GST_FLOW_OK) {
+    return drop(PushResult::kInputFull, s.metrics.dropped_input_full);
+  }
+  GstMiniPtr<GstBuffer> buffer(raw);
+  gst_buffer_set_size(raw, static_cast<gssize>(packet.size()));
+  GstMapInfo map;
+  if (!gst_buffer_map(raw, &map, GST_MAP_WRITE)) {
+    return drop(PushResult::kInputFull, s.metrics.dropped_input_full);
+  }
+  std::memcpy(map.data, packet.data(), packet.size());
+  const std::optional<RtpPacket> rtp = RtpPacket::Parse(map.data, packet.size());
+  const bool valid = rtp && rtp->payload_type() == input_payload_type_ && !rtp->payload().empty();
+  const uint32_t timestamp = valid ? rtp->timestamp() : 0;
+  gst_buffer_unmap(raw, &map);
+  if (!valid) return drop(PushResult::kBadPacket, s.metrics.dropped_bad_packet);
+
+  // With a jitter buffer, times start at the first packet's arrival and every packet carries
+  // its arrival time (DTS): the jitter buffer waits on the pipeline clock.
+  int64_t arrival_ns = 0;
+  if (jitter_buffer_) {
+    GstClockTime running = gst_clock_get_time(clock_.get()) - base_time_;
+    arrival_ns = static_cast<int64_t>(running);
+    GST_BUFFER_DTS(raw) = running;
+  }
+  const int64_t pts = timestamps_.ToPipelineTime(timestamp, arrival_ns);
+  if (pts < 0) return drop(PushResult::kLate, s.metrics.dropped_late);
+  GST_BUFFER_PTS(raw) = static_cast<GstClockTime>(pts);
+  s.latency.RecordInput(pts, g_get_monotonic_time());
+  // Takes the buffer. Fails only while the pipeline stops: the error comes on the bus.
+  if (gst_app_src_push_buffer(GST_APP_SRC(appsrc_.get()), buffer.release()) != GST_FLOW_OK) {
+    return drop(PushResult::kFailed, s.metrics.dropped_failed);
+  }
+  s.stats.packets_in.fetch_add(1, std::memory_order_relaxed);
+  s.metrics.packets_in.Inc();
+  return PushResult::kQueued;
+}
+
+bool Transcoder::PrepareTelephoneEvent(std::span<uint8_t> packet, uint8_t output_payload_type) {
+  std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size());
+  if (!rtp) return false;
+  const std::optional<uint32_t> timestamp = timestamps_.ToOutput(rtp->timestamp());
+  if (!timestamp) return false;
+  rtp->set_timestamp(*timestamp);
+  rtp->set_payload_type(output_payload_type & 0x7f);
+  rtp->set_ssrc(output_ssrc_);
+  rtp->set_sequence_number(next_sequence_++);
+  return true;
+}
+
+void Transcoder::RequestKeyframe() {
+  if (failed_ || to_->media != MediaType::kVideo || !encoder_) return;
+  // Upstream into the encoder's source pad: the encoder base class makes the next frame a
+  // keyframe. Without all-headers: it would push the headers as a buffer of their own, which
+  // the payloader sends as a marked packet (a bogus frame end); the payloaders put the
+  // configuration in front of keyframes themselves (config-interval).
+  GObjectPtr<GstPad> pad(gst_element_get_static_pad(encoder_.get(), "src"));
+  if (!pad) return;
+  gst_pad_send_event(pad.get(),
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
+}
+
+bool Transcoder::SetBitrate(uint32_t bits_per_second) {
+  if (failed_ || !encoder_ || to_->bitrate_property.empty() || to_->bitrate_unit == 0) {
+    return false;
+  }
+  const std::string name(to_->bitrate_property);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(encoder_.get()), name.c_str());
+  if (spec == nullptr) return false;
+  // The property may be int, uint or int64 depending on the element: convert through GValue.
+  GValue from = G_VALUE_INIT;
+  GValue value = G_VALUE_INIT;
+  g_value_init(&from, G_TYPE_UINT64);
+  g_value_set_uint64(&from, bits_per_second / to_->bitrate_unit);
+  g_value_init(&value, spec->value_type);
+  const bool converted = g_value_transform(&from, &value) &&
+                         g_param_value_validate(spec, &value) == FALSE;  // In range as is.
+  if (converted) g_object_set_property(G_OBJECT(encoder_.get()), name.c_str(), &value);
+  g_value_unset(&from);
+  g_value_unset(&value);
+  return converted;
+}
+
+gboolean Transcoder::OnBusMessage(GstBus*, GstMessage* message, gpointer data) {
+  auto* self = static_cast<Transcoder*>(data);
+  if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR || self->failed_) return G_SOURCE_CONTINUE;
+  GError* error = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
+  GErrorPtr owned(error);
+  CPtr<gchar, g_free> owned_debug(debug);
+  // The debug text says why ("streaming stopped, reason not-negotiated (-4)").
+  std::string reason = StrCat(self->from_->name, " -> ", self->to_->name, ": ",
+                              GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), ": ",
+                              error != nullptr ? error->message : "unknown error", " (",
+                              debug != nullptr ? debug : "", ")");
+  self->Fail(std::move(reason));  // May destroy self through the listener.
+  return G_SOURCE_CONTINUE;
+}
+
+void Transcoder::Fail(std::string reason) {
+  failed_ = true;
+  shared_->metrics.pipeline_errors.Inc();
+  StopPipeline();
+  listener_.OnTranscoderFailed(reason);
+}
+
+gboolean Transcoder::OnOutputReady(gpointer data) {
+  auto* self = static_cast<Transcoder*>(data);
+  GSource* source = self->output_source_.get();
+  // GLib holds the source during dispatch: if the listener destroys the transcoder, the
+  // source is destroyed and the loop stops before touching it again.
+  g_source_ref(source);
+  Shared& s = *self->shared_;
+  RtpOutputQueue& queue = *s.queue;
+  queue.ClearWakeup();
+  for (std::span<uint8_t> packet = queue.Pop(); !packet.empty(); packet = queue.Pop()) {
+    // One sequence space with the telephone events put in between (PrepareTelephoneEvent);
+    // packets the queue had to drop leave a gap, so the receiver sees the loss.
+    self->next_sequence_ = static_cast<uint16_t>(self->next_sequence_ + queue.dropped_before());
+    if (std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size())) {
+      rtp->set_sequence_number(self->next_sequence_++);
+      rtp->set_ssrc(self->output_ssrc_);
+    }
+    s.stats.packets_out.fetch_add(1, std::memory_order_relaxed);
+    s.metrics.packets_out.Inc();
+    self->listener_.OnTranscodedRtp(packet);
+    if (g_source_is_destroyed(source)) break;
+  }
+  g_source_unref(source);
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace webrtc2sip::media::coder
