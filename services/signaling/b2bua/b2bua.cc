@@ -164,16 +164,23 @@ B2bua::~B2bua() {
   if (reap_source_) g_source_remove(reap_source_);
   for (auto& [id, call] : calls_) {
     if (call->session_timer.source) g_source_remove(call->session_timer.source);
-    for (auto& f : call->to_network) nta_outgoing_destroy(f.orq);
-    for (auto& t : call->to_browser) nta_incoming_destroy(t.irq);
-    if (call->reoffer) {
-      if (call->reoffer->network_orq) nta_outgoing_destroy(call->reoffer->network_orq);
-      if (call->reoffer->network_irq) nta_incoming_destroy(call->reoffer->network_irq);
-    }
-    if (call->invite_orq) nta_outgoing_destroy(call->invite_orq);
-    if (call->irq) nta_incoming_destroy(call->irq);
-    if (call->leg) nta_leg_destroy(call->leg);
+    ReleaseTransactions(*call);
   }
+}
+
+void B2bua::ReleaseTransactions(Call& call) {
+  // nta keeps a destroyed transaction to absorb retransmissions; no callback
+  // reaches the call after this.
+  for (auto& f : call.to_network) nta_outgoing_destroy(f.orq);
+  for (auto& t : call.to_browser) nta_incoming_destroy(t.irq);
+  if (call.reoffer) {
+    if (call.reoffer->network_orq) nta_outgoing_destroy(call.reoffer->network_orq);
+    if (call.reoffer->network_irq) nta_incoming_destroy(call.reoffer->network_irq);
+  }
+  if (call.refresh_orq) nta_outgoing_destroy(call.refresh_orq);
+  if (call.invite_orq) nta_outgoing_destroy(call.invite_orq);
+  if (call.irq) nta_incoming_destroy(call.irq);
+  if (call.leg) nta_leg_destroy(call.leg);
 }
 
 bool B2bua::WantsBreaker(const sip_t* sip) {
@@ -416,17 +423,7 @@ gboolean B2bua::OnReap(gpointer self) {
     if (it == b->calls_.end()) continue;
     Call& call = *it->second;
     b->by_browser_call_id_.erase(call.browser.call_id);
-    // nta keeps a destroyed transaction to absorb retransmissions; no callback
-    // reaches the call after this.
-    for (auto& f : call.to_network) nta_outgoing_destroy(f.orq);
-    for (auto& t : call.to_browser) nta_incoming_destroy(t.irq);
-    if (call.reoffer) {
-      if (call.reoffer->network_orq) nta_outgoing_destroy(call.reoffer->network_orq);
-      if (call.reoffer->network_irq) nta_incoming_destroy(call.reoffer->network_irq);
-    }
-    if (call.invite_orq) nta_outgoing_destroy(call.invite_orq);
-    if (call.irq) nta_incoming_destroy(call.irq);
-    if (call.leg) nta_leg_destroy(call.leg);
+    ReleaseTransactions(call);
     b->calls_.erase(it);
   }
   Metrics::Get().active.WithLabels({}).Set(static_cast<double>(b->calls_.size()));

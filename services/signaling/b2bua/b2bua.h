@@ -130,6 +130,7 @@ class B2bua final : public MediaNodePool::Listener {
   // Ends the call: media released, both dialogs forgotten (later loop turn).
   void End(Call& call, const std::string& outcome);
   static gboolean OnReap(gpointer self);
+  static void ReleaseTransactions(Call& call);
   Call* Find(uint64_t id);
 
   Host& host_;
