@@ -92,6 +92,7 @@ sys.path.insert(0, os.path.join(HERE, "../integration/lib"))
 sys.path.insert(0, os.path.join(HERE, "relay"))
 sys.path.insert(0, HERE)
 import w2s  # noqa: E402
+from bench_common import _number, drop_log, log, median, parse_kv, wait_ws  # noqa: E402,F401
 from bench_procs import CpuMeter, tree  # noqa: E402
 from bench_servers import Rtpengine  # noqa: E402
 from breaker import start_media_relay  # noqa: E402
@@ -99,37 +100,6 @@ from ng_protocol import NgClient  # noqa: E402
 
 LO = w2s.LOOPBACK
 RELAY_PORTS = (10000, 19999)  # rtpengine's (bench_servers) are 20000-30999
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def drop_log(proc):
-    try:
-        os.unlink(proc.log.name)
-    except OSError:
-        pass
-
-
-def wait_ws(url, proc, timeout=15):
-    """Waits until a WebSocket upgrade with subprotocol sip succeeds."""
-    host, port = url[len("ws://"):].split(":")
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited:\n{proc.output()[-3000:]}")
-        try:
-            with socket.create_connection((host, int(port)), timeout=1) as s:
-                s.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n").encode())
-                if s.recv(4096).startswith(b"HTTP/1.1 101"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{proc.name}: no WebSocket on {url}:\n{proc.output()[-3000:]}")
 
 
 def stop_quietly(proc, timeout=10):
@@ -296,17 +266,6 @@ def load_bin():
     return path
 
 
-def parse_kv(line):
-    return {k: _number(v) for k, _, v in (f.partition("=") for f in line.split())}
-
-
-def _number(v):
-    try:
-        return float(v) if any(c in v for c in ".e") else int(v)
-    except ValueError:
-        return v
-
-
 def run_load(side, uas, rate):
     argv = [load_bin(), "--target", side.url, "--scenario", "invite", "--domain", LO,
             "--ruri", uas.ruri, "--sdp", ARGS.offer, "--contact-params", ";rtcweb-breaker=yes",
@@ -405,10 +364,6 @@ def measure(side_name, uas, workdir, rate, rep):
 
 
 # ----------------------------------------------------------------- report
-
-def median(runs, key):
-    values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
-    return statistics.median(values) if values else None
 
 
 def fmt(v, digits=1):

@@ -80,14 +80,11 @@ os.environ["W2S_BUILD_DIR"] = ARGS.build_dir
 sys.path.insert(0, os.path.join(HERE, "../integration/lib"))
 sys.path.insert(0, HERE)
 import w2s  # noqa: E402
+from bench_common import _number, drop_log, log, median, parse_kv, wait_ws  # noqa: E402,F401
 from bench_procs import CpuMeter, memory_kib, tree  # noqa: E402
 
 LO = w2s.LOOPBACK
 NCPU = os.cpu_count() or 1
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def hard_nofile():
@@ -110,34 +107,6 @@ def pin(pids, cpus):
 
 SERVER_CPUS = {NCPU - 1}
 OTHER_CPUS = set(range(NCPU - 1)) or {0}
-
-
-def drop_log(proc):
-    """Removes a peer's log file once it has ended well."""
-    try:
-        os.unlink(proc.log.name)
-    except OSError:
-        pass
-
-
-def wait_ws(url, proc, timeout=15):
-    """Waits until a WebSocket upgrade with subprotocol sip succeeds."""
-    host, port = url[len("ws://"):].split(":")
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited:\n{proc.output()[-3000:]}")
-        try:
-            with socket.create_connection((host, int(port)), timeout=1) as s:
-                s.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n").encode())
-                if s.recv(4096).startswith(b"HTTP/1.1 101"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{proc.name}: no WebSocket on {url}:\n{proc.output()[-3000:]}")
 
 
 # ------------------------------------------------------------------ peers
@@ -241,17 +210,6 @@ def load_bin():
     return path
 
 
-def parse_kv(line):
-    return {k: _number(v) for k, _, v in (f.partition("=") for f in line.split())}
-
-
-def _number(v):
-    try:
-        return float(v) if any(c in v for c in ".e") else int(v)
-    except ValueError:
-        return v
-
-
 def start_generator(argv, cpus=None):
     def setup():
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -350,10 +308,6 @@ def run_idle(server_cls, hop, workdir, n):
 
 
 # ----------------------------------------------------------------- report
-
-def median(runs, key):
-    values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
-    return statistics.median(values) if values else None
 
 
 def fmt(v, digits=1):
