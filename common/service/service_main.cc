@@ -82,6 +82,7 @@ int ServiceMain(int argc, char** argv, const ServiceInfo& info, const RunFunctio
   config::Config cfg;
   try {
     cfg = config::LoadConfigFile(config_path, info.scope);
+    if (info.check) info.check(cfg, config_path);
   } catch (const config::ConfigError& e) {
     std::cerr << "config error: " << e.what() << "\n";
     return kExitConfig;

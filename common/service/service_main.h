@@ -16,6 +16,9 @@ struct ServiceInfo {
   std::string name;            // "signaling", the log lines' service field
   config::Scope scope;         // which sections the service checks
   std::string default_config;  // used when --config is not given
+  // What only this service can judge of a loaded config (what the machine
+  // can do, say); throws config::ConfigError. May be empty.
+  std::function<void(const config::Config&, const std::string& path)> check;
 };
 
 inline constexpr int kExitOk = 0;

@@ -7,11 +7,14 @@
 
 #include <thread>
 
+#include "common/config/config_error.h"
 #include "common/config/config_loader.h"
+#include "common/config/enum_spelling.h"
 #include "common/log/logger.h"
 #include "common/service/graceful_stop.h"
 #include "common/service/service_main.h"
 #include "common/service/service_runtime.h"
+#include "services/media-relay/coder/codec_table.h"
 #include "services/media-relay/dtls/dtls_certificate.h"
 #include "services/media-relay/dtls/dtls_context.h"
 #include "services/media-relay/net/port_allocator.h"
@@ -103,12 +106,37 @@ int RunMediaRelay(const config::Config& config) {
   return service::kExitOk;
 }
 
+// With the Media Coder on, every codec of media.codecs may have to be
+// decoded and encoded here: one this machine cannot transcode is a config
+// error (Debian 12 has no G.729 or iLBC encoder, for one).
+void CheckMediaCoder(const config::Config& cfg, const std::string& path) {
+  if (!cfg.media().enable_media_coder()) return;
+  const auto* codecs = config::v1::Codec_descriptor();
+  for (int i = 0; i < cfg.media().codecs_size(); ++i) {
+    const std::string name = config::EnumSpelling(codecs->FindValueByNumber(cfg.media().codecs(i)));
+    const std::string key = "media.codecs[" + std::to_string(i) + "]";
+    const media::coder::CoderCodec* codec = media::coder::FindCoderCodec(name);
+    if (!codec) throw config::ConfigError(path, 0, key, name + " is not known to the Media Coder");
+    if (!codec->unsupported.empty()) {
+      throw config::ConfigError(path, 0, key,
+                                name + " cannot be transcoded (enable_media_coder is on): " +
+                                    std::string(codec->unsupported));
+    }
+    const media::coder::CodecAvailability available = media::coder::CheckAvailability(*codec);
+    if (!available.both()) {
+      throw config::ConfigError(path, 0, key,
+                                name + " cannot be transcoded on this machine (enable_media_coder "
+                                       "is on): " + available.missing);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return webrtc2sip::service::ServiceMain(
       argc, argv,
       {"webrtc2sip-media-relay", "media-relay", webrtc2sip::config::Scope::kMediaRelay,
-       "/etc/webrtc2sip/webrtc2sip.yaml"},
+       "/etc/webrtc2sip/webrtc2sip.yaml", &CheckMediaCoder},
       RunMediaRelay);
 }

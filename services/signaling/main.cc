@@ -29,6 +29,6 @@ int main(int argc, char** argv) {
   return webrtc2sip::service::ServiceMain(
       argc, argv,
       {"webrtc2sip-signaling", "signaling", webrtc2sip::config::Scope::kSignaling,
-       "/etc/webrtc2sip/webrtc2sip.yaml"},
+       "/etc/webrtc2sip/webrtc2sip.yaml", {}},
       RunSignaling);
 }

@@ -97,6 +97,25 @@ class BadConfig(unittest.TestCase):
                             lambda c: c["media_relay"].update(capacity="lots"),
                             "media_relay.capacity: 'lots' is not an integer", False)
 
+    def test_media_coder_refuses_codecs_this_machine_cannot_transcode(self):
+        # Debian 12's GStreamer has no G.729 encoder: with the coder on, the
+        # node could not serve a call that needs it.
+        def coder_with(codecs):
+            return lambda c: c["media"].update(enable_media_coder=True, codecs=codecs)
+        for check_only in (True, False):
+            self.check_rejected("webrtc2sip-media-relay", coder_with(["opus", "g729"]),
+                                "media.codecs[1]: g729 cannot be transcoded on this machine", check_only)
+        self.check_rejected("webrtc2sip-media-relay", coder_with(["pcmu", "h263"]),
+                            "media.codecs[1]: h263 cannot be transcoded", True)
+        for codecs, coder in ((["opus", "pcmu", "g722", "vp8", "h264-bp"], True), (["opus", "g729"], False)):
+            cfg = w2s.local_config()
+            cfg["media"].update(enable_media_coder=coder, codecs=codecs)
+            path = w2s.write_config(cfg)
+            self.addCleanup(os.unlink, path)
+            r = subprocess.run([w2s.binary("webrtc2sip-media-relay"), "--check-config", path],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)  # passthrough needs no encoder
+
     def test_out_of_range(self):
         self.check_rejected("webrtc2sip-signaling",
                             lambda c: c["signaling"]["transports"][0].update(port=65536),
