@@ -2,7 +2,11 @@
 
 #include <gst/gst.h>
 
+#include <strings.h>
+
 #include <array>
+#include <mutex>
+#include <optional>
 
 #include "services/media-relay/coder/gst_runtime.h"
 
@@ -104,7 +108,54 @@ void NoteMissing(std::string& out, std::string_view role, std::string_view eleme
   }
 }
 
+// The value of parameter `name` in an fmtp "a=b;c=d" (names compare case-insensitively).
+std::optional<std::string_view> FmtpValue(std::string_view fmtp, std::string_view name) {
+  while (!fmtp.empty()) {
+    const size_t end = fmtp.find(';');
+    std::string_view item = fmtp.substr(0, end);
+    fmtp = end == std::string_view::npos ? std::string_view() : fmtp.substr(end + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos || eq != name.size()) continue;
+    if (strncasecmp(item.data(), name.data(), name.size()) == 0) return item.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace
+
+const CoderCodec* CoderCodecOf(std::string_view encoding_name, uint32_t clock_rate,
+                               std::string_view fmtp) {
+  if (EqualsIgnoreCase(encoding_name, "AMR")) {
+    const auto align = FmtpValue(fmtp, "octet-align");
+    return FindCoderCodec(align && *align == "1" ? "amr-nb-oa" : "amr-nb-be");
+  }
+  if (EqualsIgnoreCase(encoding_name, "H264")) {
+    const auto profile = FmtpValue(fmtp, "profile-level-id");
+    const bool main = profile && profile->size() >= 2 && EqualsIgnoreCase(profile->substr(0, 2), "4d");
+    return FindCoderCodec(main ? "h264-mp" : "h264-bp");
+  }
+  for (const CoderCodec& codec : kCodecs) {
+    if (EqualsIgnoreCase(codec.encoding_name, encoding_name) && codec.clock_rate == clock_rate) {
+      return &codec;
+    }
+  }
+  return nullptr;
+}
+
+bool CanTranscode(const CoderCodec& codec) {
+  static std::once_flag once;
+  static std::array<bool, kCodecs.size()> can{};
+  std::call_once(once, [] {
+    for (size_t i = 0; i < kCodecs.size(); ++i) can[i] = CheckAvailability(kCodecs[i]).both();
+  });
+  const size_t index = static_cast<size_t>(&codec - kCodecs.data());
+  return index < kCodecs.size() && can[index];
+}
 
 std::span<const CoderCodec> CoderCodecs() {
   return kCodecs;

@@ -55,4 +55,13 @@ struct CodecAvailability {
 };
 CodecAvailability CheckAvailability(const CoderCodec& codec);
 
+// The coder's codec for a codec of SDP (rtpmap encoding name, clock rate, fmtp), nullptr when
+// it has none: AMR is amr-nb-oa with octet-align=1, else amr-nb-be; H264 is h264-mp for
+// profile_idc 0x4d, else h264-bp (constrained baseline is what every H.264 decoder takes);
+// SPEEX by clock rate; H263-1998 is h263+.
+const CoderCodec* CoderCodecOf(std::string_view encoding_name, uint32_t clock_rate,
+                               std::string_view fmtp);
+// CheckAvailability(codec).both(), looked up once per codec per process. Any thread.
+bool CanTranscode(const CoderCodec& codec);
+
 }  // namespace webrtc2sip::media::coder

@@ -4,6 +4,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video-event.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -265,6 +266,15 @@ bool Transcoder::PrepareTelephoneEvent(std::span<uint8_t> packet, uint8_t output
   const std::optional<uint32_t> timestamp = timestamps_.ToOutput(rtp->timestamp());
   if (!timestamp) return false;
   rtp->set_timestamp(*timestamp);
+  // The event's duration counts ticks of the input's clock (RFC 4733 2.5.1.3): Opus's 48 kHz
+  // on one leg is G.711's 8 kHz on the other.
+  std::span<uint8_t> event = rtp->payload();
+  if (event.size() >= 4 && from_->clock_rate != to_->clock_rate) {
+    const uint64_t duration = (uint64_t{event[2]} << 8 | event[3]) * to_->clock_rate / from_->clock_rate;
+    const uint16_t scaled = static_cast<uint16_t>(std::min<uint64_t>(duration, 0xffff));
+    event[2] = static_cast<uint8_t>(scaled >> 8);
+    event[3] = static_cast<uint8_t>(scaled & 0xff);
+  }
   rtp->set_payload_type(output_payload_type & 0x7f);
   rtp->set_ssrc(output_ssrc_);
   rtp->set_sequence_number(next_sequence_++);

@@ -141,6 +141,31 @@ RtpResult StreamBridge::ForwardRtp(Side from, uint8_t* packet, size_t len, int64
   return RtpResult::kForward;
 }
 
+bool StreamBridge::ReceiveForCoder(Side from, const uint8_t* packet, size_t len,
+                                   uint32_t clock_rate, int64_t now_us) {
+  Leg& in = leg(from);
+  ++in.stats.rtp_packets_received;
+  in.stats.rtp_bytes_received += len;
+  auto rtp = RtpPacket::Parse(const_cast<uint8_t*>(packet), len);
+  if (!rtp) {
+    Drop(in, RtpResult::kBadPacket);
+    return false;
+  }
+  if (!in.received.has_packets() || in.received.ssrc() != rtp->ssrc()) in.received.Reset(rtp->ssrc());
+  in.received.OnPacket(rtp->sequence_number(), rtp->timestamp(), clock_rate, now_us);
+  return true;
+}
+
+void StreamBridge::SendMade(Side to, RtpPacket& packet, uint32_t clock_rate, int64_t now_us) {
+  Leg& out = leg(to);
+  out.sending.Rewrite(packet, clock_rate, now_us);
+  const size_t len =
+      static_cast<size_t>(packet.payload().data() + packet.payload().size() - packet.data());
+  if (out.nack_cache) out.nack_cache->Store(packet.sequence_number(), packet.data(), len);
+  ++out.stats.rtp_packets_sent;
+  out.stats.rtp_bytes_sent += len;
+}
+
 void StreamBridge::StampGenerated(Side to, RtpPacket& packet, uint32_t timestamp,
                                   uint32_t clock_rate, int64_t now_us) {
   Leg& out = leg(to);
@@ -178,7 +203,7 @@ bool StreamBridge::OnRtcp(Side from, std::span<const uint8_t> packet, int64_t no
         break;
       case RtcpKind::kPli:
         if (const auto fb = ParseFeedback(block); fb && fb->media_ssrc == in.sending.ssrc()) {
-          RequestKeyframe(from, Other(from), /*fir=*/false, now_us, sink);
+          if (!sink.OnKeyframeRequest(from)) RequestKeyframe(from, Other(from), /*fir=*/false, now_us, sink);
         }
         break;
       case RtcpKind::kFir: {
@@ -190,12 +215,15 @@ bool StreamBridge::OnRtcp(Side from, std::span<const uint8_t> packet, int64_t no
           // The same sequence number again is a repetition of a request already passed on.
           if (entry.seq_nr == in.last_fir_seq_received) continue;
           in.last_fir_seq_received = entry.seq_nr;
-          RequestKeyframe(from, Other(from), /*fir=*/true, now_us, sink);
+          if (!sink.OnKeyframeRequest(from)) RequestKeyframe(from, Other(from), /*fir=*/true, now_us, sink);
         }
         break;
       }
       case RtcpKind::kRemb:
         ++in.stats.remb_received;
+        if (const auto fb = ParseFeedback(block)) {
+          if (const auto remb = ParseRemb(*fb)) sink.OnRemb(from, remb->bitrate_bps);
+        }
         break;
       case RtcpKind::kTransportCc:
         ++in.stats.transport_cc_received;

@@ -92,6 +92,12 @@ class StreamBridge {
     virtual void SendRtp(Side to, std::span<const uint8_t> packet) = 0;
     // RTCP to leg `to`: compound, or reduced-size where the leg negotiated it.
     virtual void SendRtcp(Side to, std::span<const uint8_t> packet) = 0;
+    // A keyframe request (PLI or FIR) from leg `from` about what the node sends it. True when
+    // the node serves it itself (the Media Coder's encoder that feeds that leg); false passes
+    // it on to the other leg's source, as negotiated there.
+    virtual bool OnKeyframeRequest(Side /*from*/) { return false; }
+    // REMB from leg `from`: the bitrate it can take of what the node sends it.
+    virtual void OnRemb(Side /*from*/, uint64_t /*bits_per_second*/) {}
   };
 
   explicit StreamBridge(const BridgeConfig& config);
@@ -116,6 +122,21 @@ class StreamBridge {
   // relays there (its SSRC, the next sequence number, `timestamp`) and counted as sent.
   void StampGenerated(Side to, RtpPacket& packet, uint32_t timestamp, uint32_t clock_rate,
                       int64_t now_us);
+  // Media Coder: an RTP packet of leg `from` that the node decodes instead of relaying, taken
+  // into the leg's receive statistics (its reports) and counted. False when it is not RTP.
+  bool ReceiveForCoder(Side from, const uint8_t* packet, size_t len, uint32_t clock_rate,
+                       int64_t now_us);
+  // Media Coder: a packet made for leg `to` (transcoder output, or a telephone event put in
+  // line with it), with the payload type of that leg: rewritten to the node's SSRC with
+  // sequence and timestamp continuity (a stream that turns from relayed to transcoded does not
+  // jump), kept for NACKs and counted as sent.
+  void SendMade(Side to, RtpPacket& packet, uint32_t clock_rate, int64_t now_us);
+  // Asks the source on leg `source` for a keyframe (PLI or FIR as it negotiated), e.g. for a
+  // decoder that starts in the middle of its stream.
+  void RequestKeyframeFrom(Side source, int64_t now_us, Sink& sink) {
+    RequestKeyframe(Other(source), source, /*fir=*/false, now_us, sink);
+  }
+
   // The RTP time on leg `to` at `now_us`, continuing what the node sent there.
   uint32_t TimestampNow(Side to, uint32_t clock_rate, int64_t now_us) const {
     return leg(to).sending.TimestampAt(clock_rate, now_us);

@@ -157,8 +157,27 @@ grpc::Status MediaNode::OnSessionWorker(const std::string& session_id, Fn fn) {
 
 grpc::Status MediaNode::UpdateLeg(const v1::UpdateLegRequest& request,
                                   v1::UpdateLegResponse* response) {
-  return OnSessionWorker(request.session_id(),
-                         [&](Session& session) { return session.Update(request, response); });
+  double before = 0;
+  double after = 0;
+  grpc::Status status = OnSessionWorker(request.session_id(), [&](Session& session) {
+    before = session.Weight();
+    grpc::Status updated = session.Update(request, response);
+    after = session.Weight();
+    return updated;
+  });
+  // Transcoding starts or stops with an update: the session weighs differently.
+  if (after != before) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = sessions_.find(request.session_id());
+      if (it == sessions_.end()) return status;
+      Entry& entry = *it->second;
+      entry.weight = after;
+      entry.worker->load = std::max(0.0, entry.worker->load.load() + after - before);
+    }
+    PublishLoad();
+  }
+  return status;
 }
 
 grpc::Status MediaNode::SendDtmf(const v1::SendDtmfRequest& request) {

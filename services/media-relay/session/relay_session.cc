@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/log/logger.h"
+#include "services/media-relay/coder/codec_table.h"
 #include "common/metrics/registry.h"
 #include "services/media-relay/rtp/ntp_time.h"
 #include "services/media-relay/rtp/rtp_packet.h"
@@ -70,6 +71,74 @@ grpc::Status Invalid(const std::string& what) {
   return {grpc::StatusCode::INVALID_ARGUMENT, what};
 }
 
+bool IsTelephoneEvent(const v1::Codec& c) {
+  return strcasecmp(c.name().c_str(), "telephone-event") == 0;
+}
+
+// Codecs that carry no media of their own: never chosen, never transcoded.
+bool IsMediaCodec(const v1::Codec& c) {
+  for (const char* aux : {"telephone-event", "CN", "red", "rtx", "ulpfec", "flexfec-03"}) {
+    if (strcasecmp(c.name().c_str(), aux) == 0) return false;
+  }
+  return true;
+}
+
+const coder::CoderCodec* TranscodableCodec(const v1::Codec& c, v1::MediaKind kind) {
+  if (!IsMediaCodec(c)) return nullptr;
+  const coder::CoderCodec* codec = coder::CoderCodecOf(c.name(), c.clock_rate(), c.fmtp());
+  if (codec == nullptr || !coder::CanTranscode(*codec)) return nullptr;
+  const bool video = codec->media == coder::MediaType::kVideo;
+  if (kind != v1::MEDIA_KIND_UNSPECIFIED && video != (kind == v1::MEDIA_KIND_VIDEO)) return nullptr;
+  return codec;
+}
+
+// "opus/48000, PCMU/8000": how errors name a stream's codecs.
+std::string CodecNames(const v1::MediaStream& stream) {
+  std::string out;
+  for (const auto& c : stream.codecs()) {
+    if (!out.empty()) out += ", ";
+    out += c.name() + "/" + std::to_string(c.clock_rate());
+  }
+  return out.empty() ? "none" : out;
+}
+
+// The leg shares a media codec with the other (by name, clock rate and channels).
+bool SharesMediaCodec(const v1::MediaStream& a, const v1::MediaStream& b) {
+  PayloadTypeMap map(ToSpecs(a), ToSpecs(b));
+  for (const auto& c : a.codecs()) {
+    if (IsMediaCodec(c) && map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f))) return true;
+  }
+  return false;
+}
+
+int TelephoneEventAt(const v1::MediaStream& stream, uint32_t clock_rate) {
+  for (const auto& c : stream.codecs()) {
+    if (IsTelephoneEvent(c) && c.clock_rate() == clock_rate) return static_cast<int>(c.payload_type() & 0x7f);
+  }
+  return -1;
+}
+
+std::pair<uint32_t, uint32_t> VideoSize(config::v1::VideoSize size) {
+  switch (size) {
+    case config::v1::VIDEO_SIZE_SQCIF: return {128, 96};
+    case config::v1::VIDEO_SIZE_QCIF: return {176, 144};
+    case config::v1::VIDEO_SIZE_QVGA: return {320, 240};
+    case config::v1::VIDEO_SIZE_CIF: return {352, 288};
+    case config::v1::VIDEO_SIZE_HVGA: return {480, 320};
+    case config::v1::VIDEO_SIZE_VGA: return {640, 480};
+    case config::v1::VIDEO_SIZE_4CIF: return {704, 576};
+    case config::v1::VIDEO_SIZE_SVGA: return {800, 600};
+    case config::v1::VIDEO_SIZE_480P: return {852, 480};
+    case config::v1::VIDEO_SIZE_720P: return {1280, 720};
+    case config::v1::VIDEO_SIZE_16CIF: return {1408, 1152};
+    case config::v1::VIDEO_SIZE_1080P: return {1920, 1080};
+  }
+  return {640, 480};
+}
+
+// Reordering before the decoder of video from the browser (media.enable_videojb).
+constexpr uint32_t kVideoJitterBufferMs = 100;
+
 }  // namespace
 
 grpc::Status Session::Create(Worker& worker, const NodeContext& node, std::string id,
@@ -89,6 +158,11 @@ RelaySession::RelaySession(Worker& worker, const NodeContext& node, std::string 
 }
 
 RelaySession::~RelaySession() {
+  // Transcoders first: they detach from the worker at once and their pipelines stop elsewhere.
+  for (auto& st : streams_) {
+    st.coder[0].reset();
+    st.coder[1].reset();
+  }
   for (GSource* timer : {report_timer_, dtmf_timer_}) {
     if (!timer) continue;
     g_source_destroy(timer);
@@ -103,6 +177,7 @@ RelaySession::~RelaySession() {
 grpc::Status RelaySession::Init(const v1::CreateSessionRequest& request,
                                 v1::CreateSessionResponse* response) {
   call_id_ = request.call_id();
+  allow_transcoding_ = request.allow_transcoding();
   const auto& w = request.webrtc_leg();
   const auto& l = request.legacy_leg();
   if (w.type() != v1::LEG_TYPE_WEBRTC) return Invalid("webrtc_leg.type must be LEG_TYPE_WEBRTC");
@@ -138,10 +213,13 @@ grpc::Status RelaySession::Init(const v1::CreateSessionRequest& request,
   if (l.has_remote()) {
     if (auto e = legacy_->SetRemote(l.remote().legacy(), true)) return Invalid("legacy_leg.remote." + *e);
   }
+  webrtc_negotiated_ = w.has_remote();
+  legacy_negotiated_ = l.has_remote();
   if (grpc::Status s = RebuildBridges(); !s.ok()) return s;
 
   FillLocal(v1::LEG_SIDE_WEBRTC, response->mutable_webrtc_leg());
   FillLocal(v1::LEG_SIDE_LEGACY, response->mutable_legacy_leg());
+  FillCoding(response->mutable_coding());
 
   report_timer_ = g_timeout_source_new(kReportIntervalMs);
   g_source_set_callback(report_timer_, &RelaySession::OnReportTimer, this, nullptr);
@@ -163,6 +241,7 @@ grpc::Status RelaySession::Update(const v1::UpdateLegRequest& request,
       streams_[i].webrtc = remote.streams(static_cast<int>(i));
       streams_[i].to_webrtc = Receives(streams_[i].webrtc);
     }
+    webrtc_negotiated_ = true;
   } else if (request.side() == v1::LEG_SIDE_LEGACY) {
     if (!remote.has_legacy()) return Invalid("remote.legacy is missing");
     if (auto e = legacy_->SetRemote(remote.legacy(), request.is_offer())) return Invalid("remote." + *e);
@@ -170,11 +249,15 @@ grpc::Status RelaySession::Update(const v1::UpdateLegRequest& request,
       streams_[i].legacy = remote.streams(static_cast<int>(i));
       streams_[i].to_legacy = Receives(streams_[i].legacy);
     }
+    legacy_negotiated_ = true;
   } else {
     return Invalid("side must be LEG_SIDE_WEBRTC or LEG_SIDE_LEGACY");
   }
   if (grpc::Status s = RebuildBridges(); !s.ok()) return s;
   FillLocal(request.side(), response->mutable_local());
+  FillLocal(request.side() == v1::LEG_SIDE_WEBRTC ? v1::LEG_SIDE_LEGACY : v1::LEG_SIDE_WEBRTC,
+            response->mutable_other());
+  FillCoding(response->mutable_coding());
   return grpc::Status::OK;
 }
 
@@ -196,14 +279,17 @@ grpc::Status RelaySession::RebuildBridges() {
     // Keep the SSRCs the peers already know: a re-INVITE is not a new source.
     config.a.ssrc = st.bridge ? st.bridge->ssrc(Side::kA) : RandomSsrc();
     config.b.ssrc = st.bridge ? st.bridge->ssrc(Side::kB) : RandomSsrc();
-    if (!st.webrtc.rejected() && !st.legacy.rejected()) {
-      bool shared = false;
-      PayloadTypeMap map(config.a.codecs, config.b.codecs);
-      for (const auto& c : config.a.codecs) shared |= map.Map(c.payload_type).has_value();
-      if (!shared) {
-        return {grpc::StatusCode::FAILED_PRECONDITION,
-                "stream " + std::to_string(i) + ": the two legs share no codec"};
+    bool transcode = false;
+    CoderChoice choice;
+    if (!st.webrtc.rejected() && !st.legacy.rejected() && !SharesMediaCodec(st.webrtc, st.legacy)) {
+      if (!transcoding()) {
+        std::string why = "stream " + std::to_string(i) + ": the two legs share no codec (webrtc leg: " +
+                          CodecNames(st.webrtc) + "; legacy leg: " + CodecNames(st.legacy) + ")";
+        if (allow_transcoding_) why += " and media.enable_media_coder is off on node " + node_.node_id;
+        return {grpc::StatusCode::FAILED_PRECONDITION, why};
       }
+      if (grpc::Status s = ChooseCoderCodecs(i, &choice); !s.ok()) return s;
+      transcode = webrtc_negotiated_ && legacy_negotiated_;
     }
     // Reconfiguring keeps sequence/timestamp continuity, statistics and the
     // NACK cache across a re-INVITE; a new stream gets a new bridge.
@@ -212,8 +298,228 @@ grpc::Status RelaySession::RebuildBridges() {
     } else {
       st.bridge = std::make_unique<StreamBridge>(config);
     }
+    if (transcode) {
+      if (grpc::Status s = BuildCoders(i, choice); !s.ok()) return s;
+    } else {
+      st.coder[0].reset();
+      st.coder[1].reset();
+    }
   }
   return grpc::Status::OK;
+}
+
+grpc::Status RelaySession::ChooseCoderCodecs(size_t i, CoderChoice* choice) const {
+  const StreamState& st = streams_[i];
+  for (const auto& c : st.webrtc.codecs()) {
+    if (TranscodableCodec(c, st.webrtc.kind())) {
+      choice->webrtc = &c;
+      break;
+    }
+  }
+  for (const auto& c : st.legacy.codecs()) {
+    if (TranscodableCodec(c, st.webrtc.kind())) {
+      choice->legacy = &c;
+      break;
+    }
+  }
+  if (choice->webrtc && choice->legacy) return grpc::Status::OK;
+  const bool webrtc = choice->webrtc == nullptr;
+  return {grpc::StatusCode::FAILED_PRECONDITION,
+          "stream " + std::to_string(i) + ": the two legs share no codec and the Media Coder " +
+              "cannot transcode any codec of the " + (webrtc ? "webrtc" : "legacy") + " leg (" +
+              CodecNames(webrtc ? st.webrtc : st.legacy) + ")"};
+}
+
+grpc::Status RelaySession::BuildCoders(size_t i, const CoderChoice& choice) {
+  StreamState& st = streams_[i];
+  // A path is kept while its codecs and payload types stay: a re-INVITE that changes nothing
+  // for it must not restart the encoder.
+  auto same = [](const CoderPath* path, const v1::Codec& in, const v1::Codec& out) {
+    if (!path || !path->transcoder || path->transcoder->failed()) return false;
+    const coder::CoderCodec* from = coder::CoderCodecOf(in.name(), in.clock_rate(), in.fmtp());
+    const coder::CoderCodec* to = coder::CoderCodecOf(out.name(), out.clock_rate(), out.fmtp());
+    return path->input_pt == (in.payload_type() & 0x7f) && path->output_pt == (out.payload_type() & 0x7f) &&
+           &path->transcoder->input_codec() == from && &path->transcoder->output_codec() == to;
+  };
+  struct Direction {
+    Side to;
+    const v1::Codec& in;
+    const v1::MediaStream& in_stream;
+    const v1::Codec& out;
+    const v1::MediaStream& out_stream;
+  };
+  for (const Direction& d : {Direction{Side::kB, *choice.webrtc, st.webrtc, *choice.legacy, st.legacy},
+                             Direction{Side::kA, *choice.legacy, st.legacy, *choice.webrtc, st.webrtc}}) {
+    auto& slot = st.coder[static_cast<size_t>(d.to)];
+    if (same(slot.get(), d.in, d.out)) {
+      // Telephone events may come or go with a re-INVITE on their own.
+      slot->input_event_pt = TelephoneEventAt(d.in_stream, d.in.clock_rate());
+      slot->output_event_pt = TelephoneEventAt(d.out_stream, d.out.clock_rate());
+      continue;
+    }
+    slot.reset();
+    std::string error;
+    slot = MakeCoderPath(i, d.to, d.in, d.in_stream, d.out, d.out_stream, &error);
+    if (!slot) {
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "stream " + std::to_string(i) + ": the Media Coder cannot transcode " + d.in.name() +
+                  " to " + d.out.name() + ": " + error};
+    }
+  }
+  log::Info("stream transcoded", {{"session", id()},
+                                  {"stream", std::to_string(i)},
+                                  {"webrtc", choice.webrtc->name()},
+                                  {"legacy", choice.legacy->name()}});
+  return grpc::Status::OK;
+}
+
+std::unique_ptr<RelaySession::CoderPath> RelaySession::MakeCoderPath(
+    size_t i, Side to, const v1::Codec& in, const v1::MediaStream& in_stream, const v1::Codec& out,
+    const v1::MediaStream& out_stream, std::string* error) {
+  const coder::CoderCodec* from = coder::CoderCodecOf(in.name(), in.clock_rate(), in.fmtp());
+  const coder::CoderCodec* into = coder::CoderCodecOf(out.name(), out.clock_rate(), out.fmtp());
+  if (!from || !into) {
+    *error = "no coder codec";
+    return nullptr;
+  }
+  coder::TranscoderConfig config;
+  config.from = std::string(from->name);
+  config.to = std::string(into->name);
+  config.input_payload_type = static_cast<uint8_t>(in.payload_type() & 0x7f);
+  config.output_payload_type = static_cast<uint8_t>(out.payload_type() & 0x7f);
+  const bool video = into->media == coder::MediaType::kVideo;
+  if (video) {
+    std::tie(config.width, config.height) = VideoSize(node_.media.video_size_pref());
+    // Video from the browser goes through a reordering buffer when media.enable_videojb is on.
+    if (to == Side::kB && node_.media.enable_videojb()) config.jitter_buffer_ms = kVideoJitterBufferMs;
+  }
+  auto path = std::make_unique<CoderPath>(*this, i, to);
+  path->input_pt = config.input_payload_type;
+  path->output_pt = config.output_payload_type;
+  path->input_clock = in.clock_rate();
+  path->output_clock = out.clock_rate();
+  path->input_event_pt = TelephoneEventAt(in_stream, in.clock_rate());
+  path->output_event_pt = TelephoneEventAt(out_stream, out.clock_rate());
+  path->video = video;
+  auto transcoder = coder::Transcoder::Create(config, worker_.context(), *path);
+  if (!transcoder.ok()) {
+    *error = std::string(transcoder.status().message());
+    return nullptr;
+  }
+  path->transcoder = std::move(*transcoder);
+  return path;
+}
+
+bool RelaySession::ToCoder(StreamState& st, CoderPath& path, uint8_t* data, size_t len,
+                           size_t capacity) {
+  if (len < 12) return false;
+  const uint8_t pt = data[1] & 0x7f;
+  const Side from = Other(path.to);
+  const int64_t now = NtpMicrosNow();
+  if (pt == path.input_pt) {
+    if (!st.bridge->ReceiveForCoder(from, data, len, path.input_clock, now)) return true;
+    // Drops (late, pipeline behind, failed) are counted by the coder's metrics.
+    path.transcoder->Push({data, len});
+    if (path.video && !path.started) {
+      // The decoder may start in the middle of the stream: ask for a keyframe once.
+      current_stream_ = path.stream;
+      st.bridge->RequestKeyframeFrom(from, now, *this);
+    }
+    path.started = true;
+    return true;
+  }
+  if (path.input_event_pt < 0 || pt != path.input_event_pt) return false;
+  // A telephone event goes around the pipeline, put in line with the transcoded audio.
+  if (!st.bridge->ReceiveForCoder(from, data, len, path.input_clock, now)) return true;
+  if (path.output_event_pt < 0 ||
+      !path.transcoder->PrepareTelephoneEvent({data, len}, static_cast<uint8_t>(path.output_event_pt))) {
+    return true;
+  }
+  if (!(path.to == Side::kA ? st.to_webrtc : st.to_legacy)) return true;
+  if (auto rtp = RtpPacket::Parse(data, len)) {
+    st.bridge->SendMade(path.to, *rtp, path.output_clock, now);
+    SendTo(path.to, path.stream, data, len, capacity);
+  }
+  return true;
+}
+
+void RelaySession::OnCoderOutput(CoderPath& path, std::span<uint8_t> packet) {
+  StreamState& st = streams_[path.stream];
+  if (!(path.to == Side::kA ? st.to_webrtc : st.to_legacy)) return;
+  // Room after the packet for the SRTP tag.
+  if (packet.size() + 64 > send_buffer_.size()) return;
+  std::copy(packet.begin(), packet.end(), send_buffer_.begin());
+  auto rtp = RtpPacket::Parse(send_buffer_.data(), packet.size());
+  if (!rtp) return;
+  st.bridge->SendMade(path.to, *rtp, path.output_clock, NtpMicrosNow());
+  SendTo(path.to, path.stream, send_buffer_.data(), packet.size(), send_buffer_.size());
+}
+
+void RelaySession::OnCoderFailed(CoderPath& path, std::string_view reason) {
+  // The transcoder counted it and drops from now on; the other streams and direction go on.
+  log::Warn("transcoding stopped", {{"session", id()},
+                                    {"call_id", call_id_},
+                                    {"stream", std::to_string(path.stream)},
+                                    {"to", path.to == Side::kA ? "webrtc" : "legacy"},
+                                    {"reason", std::string(reason)}});
+}
+
+void RelaySession::SendTo(Side to, size_t stream, uint8_t* data, size_t len, size_t capacity) {
+  if (to == Side::kA) {
+    webrtc_->SendRtp(data, len, capacity);
+  } else {
+    legacy_->SendRtp(stream, data, len, capacity);
+  }
+}
+
+bool RelaySession::OnKeyframeRequest(Side from) {
+  CoderPath* path = streams_[current_stream_].coder[static_cast<size_t>(from)].get();
+  if (!path) return false;
+  // The encoder that feeds the asking leg makes the keyframe; the source is not asked.
+  if (path->video) path->transcoder->RequestKeyframe();
+  return true;
+}
+
+void RelaySession::OnRemb(Side from, uint64_t bits_per_second) {
+  CoderPath* path = streams_[current_stream_].coder[static_cast<size_t>(from)].get();
+  if (!path || !path->video || bits_per_second == 0) return;
+  path->transcoder->SetBitrate(static_cast<uint32_t>(std::min<uint64_t>(bits_per_second, UINT32_MAX)));
+}
+
+double RelaySession::Weight() const {
+  double weight = 1;
+  for (const auto& st : streams_) {
+    const CoderPath* path = st.coder[0] ? st.coder[0].get() : st.coder[1].get();
+    if (path) weight += path->video ? kVideoCoderWeight : kAudioCoderWeight;
+  }
+  return weight;
+}
+
+void RelaySession::FillCoding(google::protobuf::RepeatedPtrField<v1::StreamCoding>* coding) const {
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    const StreamState& st = streams_[i];
+    v1::StreamCoding* out = coding->Add();
+    out->set_stream(static_cast<uint32_t>(i));
+    if (!webrtc_negotiated_ || !legacy_negotiated_ || st.webrtc.rejected() || st.legacy.rejected()) continue;
+    if (const CoderPath* to_legacy = st.coder[static_cast<size_t>(Side::kB)].get()) {
+      out->set_transcoded(true);
+      for (const auto& c : st.webrtc.codecs()) {
+        if ((c.payload_type() & 0x7f) == to_legacy->input_pt) out->set_webrtc_codec(c.name());
+      }
+      for (const auto& c : st.legacy.codecs()) {
+        if ((c.payload_type() & 0x7f) == to_legacy->output_pt) out->set_legacy_codec(c.name());
+      }
+      continue;
+    }
+    // Relayed: the first media codec of the WebRTC leg the legacy leg has too.
+    PayloadTypeMap map(ToSpecs(st.webrtc), ToSpecs(st.legacy));
+    for (const auto& c : st.webrtc.codecs()) {
+      if (!IsMediaCodec(c) || !map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f))) continue;
+      out->set_webrtc_codec(c.name());
+      out->set_legacy_codec(c.name());
+      break;
+    }
+  }
 }
 
 grpc::Status RelaySession::SendDtmf(const v1::SendDtmfRequest& request) {
@@ -297,9 +603,46 @@ void RelaySession::FillLocal(v1::LegSide side, v1::LocalDescription* local) cons
     *out = mine;
     out->clear_codecs();
     out->clear_ssrcs();
-    PayloadTypeMap map(ToSpecs(mine), ToSpecs(other));
-    for (const auto& c : mine.codecs()) {
-      if (map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f))) *out->add_codecs() = c;
+    const CoderPath* from_mine = st.coder[static_cast<size_t>(webrtc ? Side::kB : Side::kA)].get();
+    const CoderPath* into_mine = st.coder[static_cast<size_t>(webrtc ? Side::kA : Side::kB)].get();
+    if (from_mine && into_mine) {
+      // Transcoded: the codec the coder takes from and gives to this leg, and its events.
+      for (const auto& c : mine.codecs()) {
+        const int pt = static_cast<int>(c.payload_type() & 0x7f);
+        if (pt == from_mine->input_pt || pt == from_mine->input_event_pt || pt == into_mine->output_event_pt) {
+          *out->add_codecs() = c;
+        }
+      }
+    } else {
+      // This leg's codecs the other leg has; while a leg is not negotiated yet and the coder
+      // may be used, also those the coder can carry, with the telephone events at their clock
+      // rates. Toward the browser they come after the shared ones (it picks a shared one
+      // first: passthrough); toward the SIP side the order stays (media.codecs order).
+      PayloadTypeMap map(ToSpecs(mine), ToSpecs(other));
+      const bool open = transcoding() && !(webrtc_negotiated_ && legacy_negotiated_);
+      std::vector<const v1::Codec*> extra;
+      for (const auto& c : mine.codecs()) {
+        const bool shared = map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f)).has_value();
+        const bool transcodable = open && !shared && TranscodableCodec(c, mine.kind());
+        if (shared || (transcodable && !webrtc)) {
+          *out->add_codecs() = c;
+        } else if (transcodable) {
+          extra.push_back(&c);
+        }
+      }
+      for (const v1::Codec* c : extra) *out->add_codecs() = *c;
+      if (open) {
+        for (const auto& c : mine.codecs()) {
+          if (!IsTelephoneEvent(c)) continue;
+          const bool listed = std::any_of(out->codecs().begin(), out->codecs().end(), [&](const v1::Codec& o) {
+            return o.payload_type() == c.payload_type();
+          });
+          const bool matches = std::any_of(extra.begin(), extra.end(), [&](const v1::Codec* e) {
+            return e->clock_rate() == c.clock_rate();
+          });
+          if (!listed && matches) *out->add_codecs() = c;
+        }
+      }
     }
     if (st.bridge) out->add_ssrcs(st.bridge->ssrc(webrtc ? Side::kA : Side::kB));
   }
@@ -319,12 +662,18 @@ size_t RelaySession::StreamOfWebRtcPacket(const uint8_t* data, size_t len) const
 void RelaySession::OnWebRtcRtp(uint8_t* data, size_t len, size_t capacity) {
   const size_t i = StreamOfWebRtcPacket(data, len);
   StreamState& st = streams_[i];
+  if (CoderPath* path = st.coder[static_cast<size_t>(Side::kB)].get()) {
+    if (ToCoder(st, *path, data, len, capacity)) return;
+  }
   if (st.bridge->ForwardRtp(Side::kA, data, len, NtpMicrosNow()) != RtpResult::kForward) return;
   if (st.to_legacy) legacy_->SendRtp(i, data, len, capacity);
 }
 
 bool RelaySession::OnLegacyRtp(size_t stream, uint8_t* data, size_t len, size_t capacity) {
   StreamState& st = streams_[stream];
+  if (CoderPath* path = st.coder[static_cast<size_t>(Side::kA)].get()) {
+    if (ToCoder(st, *path, data, len, capacity)) return true;
+  }
   if (st.bridge->ForwardRtp(Side::kB, data, len, NtpMicrosNow()) != RtpResult::kForward) return false;
   if (st.to_webrtc) webrtc_->SendRtp(data, len, capacity);
   return true;

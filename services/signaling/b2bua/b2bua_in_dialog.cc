@@ -208,7 +208,9 @@ int B2bua::StartNetworkReoffer(Call& call, nta_incoming_t* irq, const sip_t* sip
     absl::StatusOr<std::string> offer = absl::InternalError(st.error_message());
     if (st.ok()) {
       *c->local.mutable_legacy_leg() = response.local();
+      if (response.has_other()) *c->local.mutable_webrtc_leg() = response.other();
       sdp::LocalSdpOptions options;
+      options.transcoding = media_.enable_media_coder();
       options.far_streams = &c->legacy.remote.streams();
       offer = NextSdp(c->webrtc, options, [c](const sdp::LocalSdpOptions& o) {
         return sdp::WriteWebRtcSdp(c->local.webrtc_leg(), o);
@@ -271,7 +273,9 @@ void B2bua::FinishNetworkReoffer(Call& call, SipMessage& browser_answer) {
     absl::StatusOr<std::string> answer = absl::InternalError(st.error_message());
     if (st.ok()) {
       *c->local.mutable_webrtc_leg() = response.local();
+      if (response.has_other()) *c->local.mutable_legacy_leg() = response.other();
       sdp::LocalSdpOptions options;
+      options.transcoding = media_.enable_media_coder();
       options.answer_to = &c->reoffer->offer_sdp;
       options.far_streams = &c->webrtc.remote.streams();
       answer = NextSdp(c->legacy, options, [c](const sdp::LocalSdpOptions& o) {
@@ -427,7 +431,9 @@ void B2bua::StartBrowserReoffer(Call& call, SipMessage& msg) {
     absl::StatusOr<std::string> offer = absl::InternalError(st.error_message());
     if (st.ok()) {
       *c->local.mutable_webrtc_leg() = response.local();
+      if (response.has_other()) *c->local.mutable_legacy_leg() = response.other();
       sdp::LocalSdpOptions options;
+      options.transcoding = media_.enable_media_coder();
       options.far_streams = &c->webrtc.remote.streams();
       offer = NextSdp(c->legacy, options, [c](const sdp::LocalSdpOptions& o) {
         return sdp::WriteLegacySdp(c->local.legacy_leg(), o);
@@ -511,7 +517,9 @@ void B2bua::FinishBrowserReoffer(Call& call, nta_outgoing_t* orq, const sip_t* s
     absl::StatusOr<std::string> answer = absl::InternalError(st.error_message());
     if (st.ok()) {
       *c->local.mutable_legacy_leg() = response.local();
+      if (response.has_other()) *c->local.mutable_webrtc_leg() = response.other();
       sdp::LocalSdpOptions options;
+      options.transcoding = media_.enable_media_coder();
       options.answer_to = &c->reoffer->offer_sdp;
       options.far_streams = &c->legacy.remote.streams();
       answer = NextSdp(c->webrtc, options, [c](const sdp::LocalSdpOptions& o) {

@@ -80,6 +80,7 @@ void B2bua::OnNetworkInvite(ConnectionId conn, nta_incoming_t* irq, SipMessage r
   c.legacy.remote_origin = OriginKey(Body(c.network_invite.sip()));
   mv1::CreateSessionRequest request_pb;
   request_pb.set_call_id(c.network_invite.call_id());
+  request_pb.set_allow_transcoding(media_.enable_media_coder());
   request_pb.mutable_webrtc_leg()->set_type(mv1::LEG_TYPE_WEBRTC);
   *request_pb.mutable_webrtc_leg()->mutable_offer_streams() = *streams;
   request_pb.mutable_legacy_leg()->set_type(mv1::LEG_TYPE_LEGACY);
@@ -113,6 +114,7 @@ void B2bua::OnIncomingMediaCreated(uint64_t id, grpc::Status status,
   call->local = std::move(response);
   by_session_[call->media.session_id()] = call->id;
   sdp::LocalSdpOptions options;
+  options.transcoding = media_.enable_media_coder();
   options.origin.session_id = call->webrtc.session_id;
   options.origin.session_version = call->webrtc.NextVersion();
   options.far_streams = &call->legacy.remote.streams();
@@ -177,8 +179,12 @@ void B2bua::HandleBrowserAnswer(Call& call, SipMessage& msg) {
   pool_->UpdateLeg(call.media, std::move(request), [this, id](grpc::Status st, mv1::UpdateLegResponse response) {
     Call* c = Find(id);
     if (!c) return;
-    if (st.ok()) *c->local.mutable_webrtc_leg() = response.local();
+    if (st.ok()) {
+      *c->local.mutable_webrtc_leg() = response.local();
+      if (response.has_other()) *c->local.mutable_legacy_leg() = response.other();
+    }
     sdp::LocalSdpOptions options;
+    options.transcoding = media_.enable_media_coder();
     options.origin.session_id = c->legacy.session_id;
     options.origin.session_version = c->legacy.NextVersion();
     options.answer_to = &c->legacy.remote_sdp;

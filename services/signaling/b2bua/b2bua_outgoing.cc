@@ -74,6 +74,7 @@ void B2bua::StartOutgoing(ConnectionId conn, SipMessage invite) {
   }
   mv1::CreateSessionRequest request;
   request.set_call_id(c.browser.call_id);
+  request.set_allow_transcoding(media_.enable_media_coder());
   request.mutable_webrtc_leg()->set_type(mv1::LEG_TYPE_WEBRTC);
   *request.mutable_webrtc_leg()->mutable_remote() = peer->remote;
   request.mutable_legacy_leg()->set_type(mv1::LEG_TYPE_LEGACY);
@@ -117,6 +118,7 @@ void B2bua::SendNetworkInvite(Call& call, const std::string& auth_name, const st
   su_home_t* home = call.home.get();
   if (call.legacy.sent_sdp.empty()) {
     sdp::LocalSdpOptions options;
+    options.transcoding = media_.enable_media_coder();
     options.origin.session_id = call.legacy.session_id;
     options.origin.session_version = call.legacy.NextVersion();
     if (call.local.legacy_leg().legacy().endpoints_size() > 0) {
@@ -271,7 +273,9 @@ void B2bua::ApplyLegacyAnswer(Call& call, const sip_t* sip, int status) {
                        return End(*c, "media_update_failed");
                      }
                      *c->local.mutable_legacy_leg() = response.local();
+                     if (response.has_other()) *c->local.mutable_webrtc_leg() = response.other();
                      sdp::LocalSdpOptions options;
+                     options.transcoding = media_.enable_media_coder();
                      options.origin.session_id = c->webrtc.session_id;
                      options.origin.session_version = c->webrtc.NextVersion();
                      options.answer_to = &c->webrtc.remote_sdp;

@@ -115,7 +115,7 @@ struct Decision {
 Decision Decide(const Slot& slot, const LocalSdpOptions& options, bool offered_rejected) {
   Decision d;
   const v1::MediaStream* far = options.far_streams ? &(*options.far_streams)[slot.index] : nullptr;
-  d.codecs = Codecs(*slot.stream, far);
+  d.codecs = Codecs(*slot.stream, options.transcoding ? nullptr : far);
   if (options.answer_to) {
     // The mirror of the offer, narrowed to what the far peer sends and receives.
     d.direction = Mirror(EffectiveDirection(*options.answer_to, *slot.offered));

@@ -36,6 +36,10 @@ struct LocalSdpOptions {
   // sections that are not streams are rejected). Null: an offer.
   const SessionDescription* answer_to = nullptr;
   const MediaStreams* far_streams = nullptr;
+  // The Media Coder is on: codecs the far peer lacks stay (the node's
+  // description holds only what it relays or transcodes); far_streams still
+  // decide directions and rejection.
+  bool transcoding = false;
 };
 
 // RTP/AVP or RTP/SAVP per LegacyTransport.profile (an answer keeps the offer's

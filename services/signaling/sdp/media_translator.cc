@@ -132,6 +132,49 @@ void AddTelephoneEvents(const v1::MediaStream& from, v1::MediaStream* out) {
   }
 }
 
+// Media Coder on: a telephone-event at each clock rate of the stream's media
+// codecs that has none yet, so DTMF can cross a transcoded call whichever codec
+// the peer picks (the node re-times events from one codec's clock to the other's).
+void AddMissingTelephoneEvents(v1::MediaStream* s, const std::set<uint32_t>& taken) {
+  std::set<uint32_t> rates;
+  std::set<uint32_t> with_event;
+  std::set<uint32_t> used = taken;
+  for (const auto& c : s->codecs()) {
+    used.insert(c.payload_type());
+    if (IsTelephoneEvent(c)) with_event.insert(c.clock_rate());
+    else if (IsMediaCodec(c)) rates.insert(c.clock_rate());
+  }
+  for (uint32_t rate : rates) {
+    if (with_event.count(rate)) continue;
+    uint32_t pt = 96;
+    while (pt <= 127 && used.count(pt)) ++pt;
+    if (pt > 127) return;
+    used.insert(pt);
+    v1::Codec* te = s->add_codecs();
+    te->set_payload_type(pt);
+    te->set_name("telephone-event");
+    te->set_clock_rate(rate);
+    te->set_fmtp("0-15");
+  }
+}
+
+// The codecs browsers take (JSEP's mandatory Opus/G.711/VP8/H.264, plus G.722):
+// what the gateway adds to a browser offer when the Media Coder can bridge them.
+bool BrowserCodec(config::v1::Codec c) {
+  switch (c) {
+    case config::v1::CODEC_OPUS:
+    case config::v1::CODEC_PCMA:
+    case config::v1::CODEC_PCMU:
+    case config::v1::CODEC_G722:
+    case config::v1::CODEC_VP8:
+    case config::v1::CODEC_H264_BP:
+    case config::v1::CODEC_H264_MP:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void ApplyOpusMaxRates(const config::v1::Media& media, v1::MediaStream* s) {
   for (auto& c : *s->mutable_codecs()) {
     if (ConfigCodecOf(c) == config::v1::CODEC_OPUS) {
@@ -371,17 +414,35 @@ absl::StatusOr<MediaStreams> OfferStreamsForLegacy(const MediaStreams& browser,
     }
     // The browser's codecs that media.codecs lists, by media.codecs rank
     // (stable: several H.264 variants keep the browser's order).
-    std::vector<std::pair<size_t, const v1::Codec*>> ranked;
+    std::vector<std::pair<size_t, v1::Codec>> ranked;
+    std::set<config::v1::Codec> offered;
     for (const v1::Codec& c : in.codecs()) {
       auto id = ConfigCodecOf(c);
       if (!id) continue;
       auto it = std::find(config.begin(), config.end(), *id);
-      if (it != config.end()) ranked.emplace_back(it - config.begin(), &c);
+      if (it == config.end()) continue;
+      ranked.emplace_back(it - config.begin(), c);
+      offered.insert(*id);
+    }
+    // With the Media Coder on, media.codecs as a whole, in its order: a codec
+    // the browser lacks is transcoded if the SIP side picks it.
+    if (media.enable_media_coder()) {
+      for (size_t rank = 0; rank < config.size(); ++rank) {
+        const CodecIdentity& id = IdentityOf(config[rank]);
+        if (id.kind != in.kind() || offered.count(config[rank])) continue;
+        // Dynamic numbers are placeholders here: renumbered into 96-127 below.
+        ranked.emplace_back(rank, MakeCodec(config[rank], id.static_payload_type >= 0
+                                                              ? static_cast<uint32_t>(id.static_payload_type)
+                                                              : 128));
+      }
     }
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [rank, c] : ranked) *s->add_codecs() = *c;
-    if (in.kind() == v1::MEDIA_KIND_AUDIO && s->codecs_size()) AddTelephoneEvents(in, s);
+    for (const auto& [rank, c] : ranked) *s->add_codecs() = c;
+    if (in.kind() == v1::MEDIA_KIND_AUDIO && s->codecs_size()) {
+      AddTelephoneEvents(in, s);
+      if (media.enable_media_coder()) AddMissingTelephoneEvents(s, {});
+    }
     if (!HasCodec(*s)) {
       Reject(s);
       continue;
@@ -444,7 +505,46 @@ absl::StatusOr<MediaStreams> OfferStreamsForBrowser(const MediaStreams& legacy,
         }
       }
     }
-    if (in.kind() == v1::MEDIA_KIND_AUDIO && s->codecs_size()) AddTelephoneEvents(in, s);
+    if (media.enable_media_coder() && s->codecs_size()) {
+      // After the SIP offer's own codecs (a browser that has one of them picks
+      // it: passthrough), those the Media Coder would bridge.
+      std::set<uint32_t> used;
+      for (const auto& c : s->codecs()) used.insert(c.payload_type());
+      for (const auto& [pt, c] : bundled) used.insert(pt);
+      for (config::v1::Codec id : config) {
+        const CodecIdentity& identity = IdentityOf(id);
+        if (identity.kind != in.kind() || !BrowserCodec(id)) continue;
+        if (std::any_of(s->codecs().begin(), s->codecs().end(),
+                        [id](const v1::Codec& c) { return ConfigCodecOf(c) == id; })) {
+          continue;
+        }
+        uint32_t pt = identity.static_payload_type >= 0 ? static_cast<uint32_t>(identity.static_payload_type) : 0;
+        if (identity.static_payload_type < 0 || used.count(pt)) {
+          const std::vector<uint32_t> dynamic = DynamicPayloadTypes();
+          auto free = std::find_if(dynamic.begin(), dynamic.end(), [&used](uint32_t p) { return !used.count(p); });
+          if (free == dynamic.end()) break;
+          pt = *free;
+        }
+        used.insert(pt);
+        v1::Codec* added = s->add_codecs();
+        *added = MakeCodec(id, pt);
+        if (in.kind() == v1::MEDIA_KIND_VIDEO) {
+          for (auto [type, param] : {std::pair{"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}}) {
+            auto* fb = added->add_rtcp_feedback();
+            fb->set_type(type);
+            fb->set_parameter(param);
+          }
+        }
+      }
+    }
+    if (in.kind() == v1::MEDIA_KIND_AUDIO && s->codecs_size()) {
+      AddTelephoneEvents(in, s);
+      if (media.enable_media_coder()) {
+        std::set<uint32_t> taken;
+        for (const auto& [pt, c] : bundled) taken.insert(pt);
+        AddMissingTelephoneEvents(s, taken);
+      }
+    }
     if (!HasCodec(*s)) {
       Reject(s);
       continue;

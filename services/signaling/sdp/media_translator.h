@@ -51,6 +51,9 @@ absl::StatusOr<media::v1::RemoteDescription> LegacySdpToRemote(const SessionDesc
 // rate, else all); no rtcp-fb, extmap, ssrcs or mid; dynamic payload types
 // outside 96-127 renumbered into it; Opus fmtp with codec_opus_maxrates. A
 // stream left without codec is rejected; none left at all is an error.
+// media.enable_media_coder on: every codec of media.codecs of the stream's
+// kind, in media.codecs order (the browser's own entry where it has the codec),
+// and a telephone-event at each clock rate that lacks one.
 absl::StatusOr<MediaStreams> OfferStreamsForLegacy(const MediaStreams& browser,
                                                    const config::v1::Media& media);
 
@@ -59,6 +62,9 @@ absl::StatusOr<MediaStreams> OfferStreamsForLegacy(const MediaStreams& browser,
 // offer's order, plus telephone-event; video codecs get nack, nack pli and
 // ccm fir; rtcp-rsize on. A video section stays when the config has one of its
 // codecs, else it is rejected; none left at all is an error.
+// media.enable_media_coder on: then the browser codecs of media.codecs (opus,
+// pcma, pcmu, g722, vp8, h264-*) the offer lacks, for the node to transcode to,
+// and a telephone-event at each clock rate that lacks one.
 absl::StatusOr<MediaStreams> OfferStreamsForBrowser(const MediaStreams& legacy,
                                                     const config::v1::Media& media);
 

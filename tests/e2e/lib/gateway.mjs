@@ -87,10 +87,13 @@ function makeCertificate(dir) {
 }
 
 /**
- * Starts Kamailio and the signaling service. Returns { domain, wsUri, wssUri,
- * httpPort, metrics(), stop() }.
+ * Starts Kamailio and the signaling service (and, with mediaRelay, a
+ * media-relay node). `media`, if given, is the config's `media` block (e.g.
+ * { enable_media_coder: true, codecs: ['opus', 'gsm', 'pcmu'] }), written into
+ * both services' configs as production does. Returns { dir, domain, wsUri,
+ * wssUri, httpPort, metrics(), relayMetrics(), stop() }.
  */
-export async function startGateway({ logLevel = 'info', mediaRelay = false } = {}) {
+export async function startGateway({ logLevel = 'info', mediaRelay = false, media } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'w2s-e2e-gw-'));
   const kamPort = await freePort();
   const kamailio = startProcess(['kamailio', '-f', path.join(SOURCE_DIR, 'tests/integration/kamailio/registrar.cfg'),
@@ -104,6 +107,7 @@ export async function startGateway({ logLevel = 'info', mediaRelay = false } = {
     relayHttp = await freePort();
     const relayConfig = {
       log: { level: logLevel, format: 'kv' },
+      ...(media ? { media } : {}),
       media_relay: {
         grpc_listen: `${LOOPBACK}:${grpcPort}`, http_listen: `${LOOPBACK}:${relayHttp}`,
         bind_address: LOOPBACK, port_range: { min: 40000, max: 44999 }, workers: 1,
@@ -113,13 +117,14 @@ export async function startGateway({ logLevel = 'info', mediaRelay = false } = {
     fs.writeFileSync(relayPath, JSON.stringify(relayConfig, null, 2));
     relay = startProcess([path.join(BUILD_DIR, 'services/media-relay/webrtc2sip-media-relay'), '--config', relayPath],
       'media-relay', dir);
-    await waitFor(() => httpOk(relayHttp, '/readyz'), 'media-relay /readyz');
+    await waitFor(() => httpOk(relayHttp, '/readyz'), `media-relay /readyz (log: ${relay.logPath})`);
   }
 
   const { key, cert } = makeCertificate(dir);
   const [sipPort, wsPort, wssPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const config = {
     log: { level: logLevel, format: 'kv' },
+    ...(media ? { media } : {}),
     signaling: {
       transports: [
         { protocol: 'udp', address: LOOPBACK, port: sipPort },
@@ -156,6 +161,7 @@ export async function startGateway({ logLevel = 'info', mediaRelay = false } = {
     wssUri: `wss://${LOOPBACK}:${wssPort}`,
     httpPort,
     signalingLog: signaling.logPath,
+    relayLog: relay?.logPath,
     kamPort,
     async metrics() {
       return (await fetch(`http://${LOOPBACK}:${httpPort}/metrics`)).text();

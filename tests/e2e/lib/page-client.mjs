@@ -73,4 +73,12 @@ export class BrowserSession {
   inboundPackets() {
     return this.page.evaluate((id) => window.harness.getInboundPackets(id), this.id);
   }
+
+  /**
+   * What the page hears from the peer, through WebAudio: { sampleRate, samples }
+   * (the last opts.samples samples after opts.settleMs; see harness.recordRemoteAudio).
+   */
+  remoteAudio(opts = {}) {
+    return this.page.evaluate(([id, o]) => window.harness.recordRemoteAudio(id, o), [this.id, opts]);
+  }
 }

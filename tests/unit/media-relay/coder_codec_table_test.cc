@@ -85,5 +85,37 @@ TEST(CoderCodecTableTest, EveryElementTakesItsOptions) {
   gst_object_unref(x264);
 }
 
+// SDP's spellings (rtpmap name, clock rate, fmtp) to the coder's codecs.
+TEST(CoderCodecTableTest, CoderCodecOfSdpCodecs) {
+  auto name = [](std::string_view encoding, uint32_t rate, std::string_view fmtp = "") {
+    const CoderCodec* codec = CoderCodecOf(encoding, rate, fmtp);
+    return codec ? std::string(codec->name) : std::string("none");
+  };
+  EXPECT_EQ(name("opus", 48000, "minptime=10;useinbandfec=1"), "opus");
+  EXPECT_EQ(name("PCMU", 8000), "pcmu");
+  EXPECT_EQ(name("pcma", 8000), "pcma");
+  EXPECT_EQ(name("G722", 8000), "g722");
+  EXPECT_EQ(name("GSM", 8000), "gsm");
+  EXPECT_EQ(name("speex", 16000), "speex-wb");
+  EXPECT_EQ(name("AMR", 8000, "mode-set=7; octet-align=1"), "amr-nb-oa");
+  EXPECT_EQ(name("AMR", 8000), "amr-nb-be");
+  EXPECT_EQ(name("H264", 90000, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"), "h264-bp");
+  EXPECT_EQ(name("H264", 90000, "profile-level-id=4d001f"), "h264-mp");
+  EXPECT_EQ(name("H264", 90000), "h264-bp");
+  EXPECT_EQ(name("H263-1998", 90000), "h263+");
+  EXPECT_EQ(name("VP8", 90000), "vp8");
+  EXPECT_EQ(name("telephone-event", 8000), "none");
+  EXPECT_EQ(name("opus", 8000), "none");
+  EXPECT_EQ(name("VP9", 90000), "none");
+}
+
+TEST(CoderCodecTableTest, CanTranscodeFollowsAvailability) {
+  for (const CoderCodec& codec : CoderCodecs()) {
+    EXPECT_EQ(CanTranscode(codec), CheckAvailability(codec).both()) << codec.name;
+  }
+  EXPECT_TRUE(CanTranscode(*FindCoderCodec("opus")));
+  EXPECT_FALSE(CanTranscode(*FindCoderCodec("g729")));
+}
+
 }  // namespace
 }  // namespace webrtc2sip::media::coder

@@ -282,6 +282,68 @@ TEST(StreamBridgeTest, RembAndTransportCcFromTheBrowserAreConsumed) {
   EXPECT_EQ(bridge.stats(Side::kA).transport_cc_received, 1u);
 }
 
+// The Media Coder's side of a bridge: a sink that serves keyframe requests and takes REMB.
+struct CoderSink : RecordingSink {
+  bool OnKeyframeRequest(Side from) override {
+    keyframe_requests.push_back(from);
+    return true;
+  }
+  void OnRemb(Side from, uint64_t bits_per_second) override { remb.push_back({from, bits_per_second}); }
+  std::vector<Side> keyframe_requests;
+  std::vector<std::pair<Side, uint64_t>> remb;
+};
+
+TEST(StreamBridgeTest, KeyframeRequestsAndRembGoToTheCoderWhenItServesThem) {
+  StreamBridge bridge(VideoConfig({{"nack", "pli"}}));
+  Packet media = Rtp(kPhone, 1, 0, 100);
+  ASSERT_EQ(bridge.ForwardRtp(Side::kB, media.buf(), media.len, kT0), RtpResult::kForward);
+  CoderSink sink;
+  // The browser asks for a keyframe of what the node sends it: the coder makes one, the phone
+  // is not asked.
+  ASSERT_TRUE(bridge.OnRtcp(Side::kA, Pli(kBrowser, kNodeA), kT0, sink));
+  ASSERT_TRUE(bridge.OnRtcp(Side::kA, Fir(kBrowser, kNodeA, 1), kT0, sink));
+  EXPECT_EQ(sink.keyframe_requests, (std::vector<Side>{Side::kA, Side::kA}));
+  EXPECT_TRUE(sink.rtcp.empty());
+  // REMB exponent 3, mantissa 0x1e848: 1 Mbit/s, for the encoder feeding the browser.
+  const auto remb = Hex("8fce0005 11111111 00000000 52454d42 010de848 a0a0a0a0");
+  ASSERT_TRUE(bridge.OnRtcp(Side::kA, remb, kT0, sink));
+  ASSERT_EQ(sink.remb.size(), 1u);
+  EXPECT_EQ(sink.remb[0].first, Side::kA);
+  EXPECT_EQ(sink.remb[0].second, 1'000'000u);
+  // Without a coder (RecordingSink says no) the request goes to the source as before.
+  RecordingSink relay;
+  ASSERT_TRUE(bridge.OnRtcp(Side::kA, Pli(kBrowser, kNodeA), kT0, relay));
+  ASSERT_EQ(relay.rtcp.size(), 1u);
+  EXPECT_EQ(relay.rtcp[0].to, Side::kB);
+}
+
+TEST(StreamBridgeTest, TranscodedOutputContinuesWhatWasRelayed) {
+  StreamBridge bridge(AudioConfig());
+  int64_t now = kT0;
+  // Relayed PCMU from the browser first.
+  for (uint16_t i = 0; i < 5; ++i, now += 20 * kMs) {
+    Packet p = Rtp(kBrowser, static_cast<uint16_t>(500 + i), 8000u + 160u * i, 0);
+    ASSERT_EQ(bridge.ForwardRtp(Side::kA, p.buf(), p.len, now), RtpResult::kForward);
+  }
+  // Then the coder's own source (its SSRC, sequence and timestamps) toward the phone: the phone
+  // sees one source going on, 20 ms later.
+  constexpr uint32_t kCoder = 0x44444444;
+  Packet made = Rtp(kCoder, 9, 123456, 8);
+  RtpPacket view = View(made);
+  bridge.SendMade(Side::kB, view, 8000, now);
+  EXPECT_EQ(view.ssrc(), kNodeB);
+  EXPECT_EQ(view.sequence_number(), 505);
+  EXPECT_EQ(view.timestamp(), 8000u + 160u * 5);
+  EXPECT_EQ(bridge.stats(Side::kB).rtp_packets_sent, 6u);
+  // What the coder decodes still counts as received from the browser, for its reports.
+  Packet in = Rtp(kBrowser, 505, 8000u + 160u * 5, 111);
+  EXPECT_TRUE(bridge.ReceiveForCoder(Side::kA, in.buf(), in.len, 48000, now));
+  EXPECT_EQ(bridge.stats(Side::kA).rtp_packets_received, 6u);
+  EXPECT_EQ(bridge.received(Side::kA).ssrc(), kBrowser);
+  uint8_t junk[4] = {1, 2, 3, 4};
+  EXPECT_FALSE(bridge.ReceiveForCoder(Side::kA, junk, sizeof junk, 48000, now));
+}
+
 TEST(StreamBridgeTest, BundledCompoundFromTheBrowserOnlyActsOnThisStream) {
   StreamBridge bridge(VideoConfig({{"nack", "pli"}}));
   Packet p = Rtp(kPhone, 500, 0, 100);

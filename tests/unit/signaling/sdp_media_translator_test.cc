@@ -130,6 +130,29 @@ TEST_P(ChromiumOffer, NoConfiguredCodecIsAClearError) {
   EXPECT_THAT(Error(streams.status()), HasSubstr("opus/48000"));
 }
 
+TEST_P(ChromiumOffer, MediaCoderOnOffersEveryConfiguredCodecInOrder) {
+  config::v1::Media media = MediaWith({config::v1::CODEC_GSM, config::v1::CODEC_PCMA,
+                                       config::v1::CODEC_SPEEX_WB, config::v1::CODEC_OPUS,
+                                       config::v1::CODEC_VP8});
+  media.set_enable_media_coder(true);
+  auto streams = OfferStreamsForLegacy(Remote().streams(), media);
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  // GSM and speex the browser lacks (the node transcodes if they are picked),
+  // the browser's own PCMA and opus entries; events at 48000 and 8000 from the
+  // browser, and one made for speex's 16000; no video codec in an audio stream.
+  EXPECT_THAT(Names((*streams)[0]),
+              ElementsAre("3 GSM/8000", "8 PCMA/8000", "97 speex/16000", "111 opus/48000",
+                          "110 telephone-event/48000", "126 telephone-event/8000",
+                          "96 telephone-event/16000"));
+}
+
+TEST_P(ChromiumOffer, MediaCoderOffKeepsOnlyTheBrowsersCodecs) {
+  auto streams = OfferStreamsForLegacy(
+      Remote().streams(), MediaWith({config::v1::CODEC_GSM, config::v1::CODEC_PCMU}));
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  EXPECT_THAT(Names((*streams)[0]), ElementsAre("0 PCMU/8000", "126 telephone-event/8000"));
+}
+
 TEST_P(ChromiumOffer, OpusMaxRatesComeFromTheConfig) {
   config::v1::Media media = MediaWith({config::v1::CODEC_OPUS});
   media.mutable_codec_opus_maxrates()->set_playback(16000);
@@ -377,6 +400,30 @@ TEST(OfferStreamsForBrowser, CodecsTheConfigAllowsInTheOffersOrder) {
   EXPECT_THAT(Names(audio), ElementsAre("0 PCMU/8000", "101 telephone-event/8000"));
   EXPECT_TRUE((*streams)[1].rejected());
   EXPECT_EQ((*streams)[1].mid(), "1");
+}
+
+TEST(OfferStreamsForBrowser, MediaCoderOnAddsTheBrowserCodecsAfterTheOffers) {
+  const std::string offer =
+      "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+      "m=audio 5000 RTP/AVP 3 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+      "m=video 5002 RTP/AVP 96\r\na=rtpmap:96 H263-1998/90000\r\n";
+  auto r = LegacySdpToRemote(Parsed(offer));
+  ASSERT_TRUE(r.ok()) << r.status();
+  config::v1::Media media = MediaWith({config::v1::CODEC_GSM, config::v1::CODEC_OPUS,
+                                       config::v1::CODEC_PCMU, config::v1::CODEC_SPEEX_NB,
+                                       config::v1::CODEC_H263_PLUS, config::v1::CODEC_VP8});
+  media.set_enable_media_coder(true);
+  auto streams = OfferStreamsForBrowser(r->streams(), media);
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  // The SIP offer's GSM first (passthrough if the browser had it), then the
+  // configured codecs browsers take; speex is none of them. Opus gets an event
+  // at its own clock rate.
+  EXPECT_THAT(Names((*streams)[0]),
+              ElementsAre("3 GSM/8000", "96 opus/48000", "0 PCMU/8000", "101 telephone-event/8000",
+                          "97 telephone-event/48000"));
+  // Video on the one BUNDLE transport: numbers the audio took are not reused.
+  EXPECT_THAT(Names((*streams)[1]), ElementsAre("98 H263-1998/90000", "99 VP8/90000"));
+  EXPECT_EQ((*streams)[1].codecs(1).rtcp_feedback_size(), 3);
 }
 
 TEST(OfferStreamsForBrowser, VideoStaysWhenTheConfigHasItsCodec) {

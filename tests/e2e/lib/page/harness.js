@@ -10,6 +10,7 @@
 //   waitSession(sessionId, state)          sessionInfo(sessionId)
 //   sendMessage(uaId, target, body, contentType) -> {status}
 //   getStats(sessionId) / getInboundPackets(sessionId)
+//   recordRemoteAudio(sessionId, {settleMs, samples}) -> {sampleRate, samples}
 //   rewriteSdpCandidates(sdp, address)
 (function () {
   'use strict';
@@ -129,7 +130,17 @@
     pc.addEventListener('track', (e) => {
       audio.srcObject = e.streams[0] || new MediaStream([e.track]);
     });
+    // SIP.js hands the pc over once established, after its track events.
+    const tracks = pc.getReceivers().map((r) => r.track).filter((t) => t && t.kind === 'audio');
+    if (tracks.length) audio.srcObject = new MediaStream(tracks);
     rec.pc = pc;
+    rec.audio = audio;
+  }
+
+  // getUserMedia audio: true, or a constraints object (e.g. processing off).
+  function audioConstraint(o) {
+    if (o.audio === false) return false;
+    return o.audio && typeof o.audio === 'object' ? o.audio : true;
   }
 
   // ---- JsSIP adapter ----
@@ -196,7 +207,7 @@
     },
     call(ua, target, o) {
       const s = ua.raw.call(target, {
-        mediaConstraints: { audio: o.audio !== false, video: !!o.video },
+        mediaConstraints: { audio: audioConstraint(o), video: !!o.video },
         pcConfig: { iceServers: ua.options.iceServers || [] },
         extraHeaders: o.extraHeaders || [],
       });
@@ -205,7 +216,7 @@
     },
     answer(rec, o) {
       rec.raw.answer({
-        mediaConstraints: { audio: o.audio !== false, video: !!o.video },
+        mediaConstraints: { audio: audioConstraint(o), video: !!o.video },
         pcConfig: { iceServers: getUA(rec.uaId).options.iceServers || [] },
       });
     },
@@ -314,7 +325,7 @@
       const t = SIP.UserAgent.makeURI(target);
       if (!t) throw new Error(`bad target ${target}`);
       const inviter = new SIP.Inviter(ua.raw, t, {
-        sessionDescriptionHandlerOptions: { constraints: { audio: o.audio !== false, video: !!o.video } },
+        sessionDescriptionHandlerOptions: { constraints: { audio: audioConstraint(o), video: !!o.video } },
         extraHeaders: o.extraHeaders || [],
       });
       const rec = addSession(ua, 'outgoing', inviter);
@@ -335,7 +346,7 @@
     },
     answer(rec, o) {
       rec.raw.accept({
-        sessionDescriptionHandlerOptions: { constraints: { audio: o.audio !== false, video: !!o.video } },
+        sessionDescriptionHandlerOptions: { constraints: { audio: audioConstraint(o), video: !!o.video } },
       }).catch((e) => {
         rec.cause = `accept failed: ${e}`;
         emit('error', { sessionId: rec.id, message: String(e) });
@@ -510,6 +521,34 @@
     async getInboundPackets(sessionId) {
       const st = await harness.getStats(sessionId);
       return st ? st.packetsReceived : 0;
+    },
+
+    /**
+     * The call's remote audio as the page hears it: WebAudio (an AnalyserNode
+     * on the played stream) after settleMs, the last `samples` samples (a
+     * power of two, at most 32768) as numbers in [-1, 1].
+     */
+    async recordRemoteAudio(sessionId, { settleMs = 1500, samples = 32768 } = {}) {
+      const rec = getSession(sessionId);
+      const pc = ops(rec.lib).pcOf(rec);
+      if (!pc) throw new Error(`session ${sessionId} has no peer connection`);
+      const tracks = pc.getReceivers().map((r) => r.track).filter((t) => t && t.kind === 'audio');
+      if (!tracks.length) throw new Error(`session ${sessionId} has no remote audio track`);
+      // Chromium feeds a remote WebRTC stream to WebAudio only while a media element plays it.
+      if (rec.audio && !rec.audio.srcObject) rec.audio.srcObject = new MediaStream(tracks);
+      const ctx = new AudioContext();
+      try {
+        await ctx.resume();
+        const analyser = ctx.createAnalyser();
+        analyser.fftSize = samples;
+        ctx.createMediaStreamSource(new MediaStream(tracks)).connect(analyser);
+        await new Promise((r) => setTimeout(r, settleMs + (1000 * samples) / ctx.sampleRate));
+        const data = new Float32Array(samples);
+        analyser.getFloatTimeDomainData(data);
+        return { sampleRate: ctx.sampleRate, samples: Array.from(data, (v) => Math.round(v * 32768) / 32768) };
+      } finally {
+        await ctx.close();
+      }
     },
 
     /** The SDP the library actually put on the wire is in the SIP capture; these are the pc's views. */
