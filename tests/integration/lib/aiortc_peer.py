@@ -3,6 +3,7 @@
 loopback, a sending track whose samples the test knows, and a sink that keeps
 what the received track yields."""
 
+import array
 import asyncio
 import collections
 import fractions
@@ -15,7 +16,8 @@ import aioice.ice
 # aioice gathers every interface but loopback; these tests use loopback only.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import (RTCConfiguration, RTCPeerConnection, RTCRtpSender,  # noqa: E402
+                    RTCSessionDescription)
 from aiortc.mediastreams import MediaStreamTrack  # noqa: E402
 from av import AudioFrame  # noqa: E402
 
@@ -45,11 +47,13 @@ def frame_samples(k):
 
 
 class KnownAudioTrack(MediaStreamTrack):
-    """8 kHz mono s16 frames of 20 ms; frame k carries frame_samples(k)."""
+    """8 kHz mono s16 frames of 20 ms; frame k carries samples_of(k)
+    (160 samples, frame_samples by default)."""
     kind = "audio"
 
-    def __init__(self):
+    def __init__(self, samples_of=frame_samples):
         super().__init__()
+        self.samples_of = samples_of
         self.index = 0
         self._start = None
 
@@ -60,7 +64,7 @@ class KnownAudioTrack(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         frame = AudioFrame(format="s16", layout="mono", samples=SAMPLES)
-        frame.planes[0].update(frame_samples(self.index))
+        frame.planes[0].update(self.samples_of(self.index))
         frame.sample_rate = 8000
         frame.time_base = TIME_BASE
         frame.pts = self.index * SAMPLES
@@ -69,10 +73,16 @@ class KnownAudioTrack(MediaStreamTrack):
 
 
 class Browser:
-    def __init__(self):
+    """`track` is what it sends (a KnownAudioTrack by default); `audio_codecs`
+    (mime types, e.g. ["audio/opus"]) restricts and orders the audio codecs
+    it offers or answers with, as setCodecPreferences does in a browser."""
+
+    def __init__(self, track=None, audio_codecs=None):
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.track = KnownAudioTrack()
-        self.frames = []  # bytes of s16 samples of each frame the remote track yields
+        self.track = track or KnownAudioTrack()
+        self.audio_codecs = audio_codecs
+        self.frames = []  # the first 160 s16 samples of each frame the remote track yields
+        self.audio = []  # (sample rate, channels, all its s16 samples) of each such frame
         self.frame_times = []
         self.connected = asyncio.Event()
         self.states = []
@@ -95,10 +105,30 @@ class Browser:
             except Exception:  # noqa: BLE001 - the track ended
                 return
             self.frames.append(bytes(frame.planes[0])[:SAMPLES * 2])
+            channels = len(frame.layout.channels)
+            self.audio.append((frame.sample_rate, channels,
+                               bytes(frame.planes[0])[:frame.samples * channels * 2]))
             self.frame_times.append(time.monotonic())
 
+    def received_pcm(self, since=0):
+        """(sample rate, s16 samples of the first channel) of the frames
+        received from index `since` on."""
+        frames = self.audio[since:]
+        if not frames:
+            return 0, b""
+        mono = array.array("h")
+        for _, channels, data in frames:
+            mono.extend(array.array("h", data)[::channels])
+        return frames[0][0], mono.tobytes()
+
     def add_audio(self):
-        self.pc.addTransceiver(self.track, direction="sendrecv")
+        transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
+        if self.audio_codecs:
+            wanted = [m.lower() for m in self.audio_codecs]
+            caps = [c for c in RTCRtpSender.getCapabilities("audio").codecs
+                    if c.mimeType.lower() in wanted]
+            caps.sort(key=lambda c: wanted.index(c.mimeType.lower()))
+            transceiver.setCodecPreferences(caps)
 
     async def offer(self):
         self.add_audio()
@@ -109,6 +139,8 @@ class Browser:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     async def answer(self, offer_sdp):
+        if self.audio_codecs:
+            self.add_audio()  # the offer's audio then lands on it, with its codec preferences
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         for t in self.pc.getTransceivers():
             if t.kind == "audio":

@@ -63,12 +63,15 @@ async def call(c, uri, call_id, tag="t1", timeout=20):
     return ok, answered
 
 
-def start_media_relay(cfg, name, port_range=None, grpc_port=None, http_port=None):
-    """A media-relay node with the log and media_relay sections of `cfg`, on
-    127.0.0.1 with the given gRPC and HTTP ports (free ones by default) and
-    `port_range` (min, max) for media when given. The Process has .grpc
+def start_media_relay(cfg, name, port_range=None, grpc_port=None, http_port=None, with_media=False):
+    """A media-relay node with the log and media_relay sections of `cfg`
+    (and its media section too when `with_media`), on 127.0.0.1 with the
+    given gRPC and HTTP ports (free ones by default) and `port_range`
+    (min, max) for media when given. The Process has .grpc
     ("127.0.0.1:port") and .http_port."""
     relay_cfg = {"log": cfg["log"], "media_relay": dict(cfg["media_relay"])}
+    if with_media:
+        relay_cfg["media"] = cfg["media"]
     grpc_port, http_port = grpc_port or w2s.free_port(), http_port or w2s.free_port()
     relay_cfg["media_relay"]["grpc_listen"] = f"{w2s.LOOPBACK}:{grpc_port}"
     relay_cfg["media_relay"]["http_listen"] = f"{w2s.LOOPBACK}:{http_port}"

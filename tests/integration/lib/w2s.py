@@ -254,21 +254,34 @@ def start_signaling(cfg):
     return proc
 
 
-def metric(port, name, **labels):
-    """The value of one sample of a service's /metrics, or 0 when absent."""
+def _samples(port, name):
+    """(labels, value) of each sample of `name` on a service's /metrics."""
     _, _, body = http_get(port, "/metrics")
     for line in body.splitlines():
         if line.startswith("#") or not line.startswith(name):
             continue
         sample, _, value = line.rpartition(" ")
-        if sample == name and not labels:
-            return float(value)
-        if sample.startswith(name + "{"):
+        if sample == name:
+            yield {}, float(value)
+        elif sample.startswith(name + "{"):
             found = dict(kv.split("=", 1) for kv in sample[len(name) + 1:-1].split(",") if kv)
-            found = {k: v.strip('"') for k, v in found.items()}
-            if all(found.get(k) == str(v) for k, v in labels.items()):
-                return float(value)
+            yield {k: v.strip('"') for k, v in found.items()}, float(value)
+
+
+def metric(port, name, **labels):
+    """The value of one sample of a service's /metrics, or 0 when absent."""
+    for found, value in _samples(port, name):
+        if (not found and not labels) or (found and all(found.get(k) == str(v)
+                                                         for k, v in labels.items())):
+            return value
     return 0.0
+
+
+def metric_sum(port, name, **labels):
+    """The sum of the samples of `name` whose labels include `labels`
+    (all of its samples when none is given)."""
+    return sum(value for found, value in _samples(port, name)
+               if all(found.get(k) == str(v) for k, v in labels.items()))
 
 
 def wait_udp_port_bound(port, timeout=10):
