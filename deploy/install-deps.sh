@@ -33,6 +33,7 @@ bench_pkgs=(
 test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf
   python3-av  # tests/integration/lib/tone.py: G.722 and GSM as a legacy phone codes them
+  python3-numpy  # tests/integration/media_coder_video_test.py: its pictures (H.264 through python3-av)
   kamailio kamailio-websocket-modules kamailio-tls-modules sip-tester
   chromium nodejs npm tshark sox iproute2 procps dnsmasq-base openssl
   # tests/deploy: the Helm chart rendered by a Go renderer built from these.

@@ -39,22 +39,31 @@ struct Transcoder::Shared {
 
 namespace {
 
-GstPadProbeReturn CountBuffers(GstPad*, GstPadProbeInfo* info, gpointer counter) {
+// What a pad probe counts into: the transcoder's own stats and the process-wide metric.
+struct FrameCount {
+  std::atomic<uint64_t>* stat;
+  metrics::Counter* metric;
+};
+
+GstPadProbeReturn CountBuffers(GstPad*, GstPadProbeInfo* info, gpointer data) {
   uint64_t n = 1;
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     n = gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
   }
-  static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(n, std::memory_order_relaxed);
+  const auto* count = static_cast<const FrameCount*>(data);
+  count->stat->fetch_add(n, std::memory_order_relaxed);
+  count->metric->Inc(static_cast<double>(n));
   return GST_PAD_PROBE_OK;
 }
 
-void CountOnSrcPad(GstElement* element, std::atomic<uint64_t>* counter) {
+void CountOnSrcPad(GstElement* element, std::atomic<uint64_t>* stat, metrics::Counter& metric) {
   GObjectPtr<GstPad> pad(gst_element_get_static_pad(element, "src"));
   if (!pad) return;
   gst_pad_add_probe(
       pad.get(),
       static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-      &CountBuffers, counter, nullptr);
+      &CountBuffers, new FrameCount{stat, &metric},
+      [](gpointer data) { delete static_cast<FrameCount*>(data); });
 }
 
 // Streaming thread: one payloaded packet, into the output queue.
@@ -135,8 +144,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   t->encoder_ = std::move(built->encoder);
   // The configured target, or the codec's default (the encoders' own defaults vary widely).
   t->SetBitrate(config.bitrate != 0 ? config.bitrate : to->default_bitrate);
-  CountOnSrcPad(built->decoder.get(), &shared.stats.frames_decoded);
-  CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded);
+  CountOnSrcPad(built->decoder.get(), &shared.stats.frames_decoded, shared.metrics.frames_decoded);
+  CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded, shared.metrics.frames_encoded);
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = &OnNewSample;
   gst_app_sink_set_callbacks(GST_APP_SINK(built->appsink.get()), &callbacks, &shared, nullptr);
