@@ -226,7 +226,7 @@ IceTransport::~IceTransport() {
                              nullptr);
     }
   }
-  consent_timer_.reset();
+  consent_timer_.Stop();
   event_source_.reset();
   agent_.reset();
 }
@@ -408,17 +408,14 @@ gboolean IceTransport::DispatchEvents(GSource* source, GSourceFunc, gpointer) {
 }
 
 void IceTransport::StartConsentTimer() {
-  if (consent_timer_ != nullptr) return;
+  if (consent_timer_.running()) return;
   last_received_us_ = g_get_monotonic_time();
   // A quarter of the timeout: silence is noticed between 1 and 1.5 timeouts.
   const auto interval = std::clamp(options_.consent_timeout / 4, std::chrono::milliseconds(10),
                                    std::chrono::milliseconds(1000));
-  GSource* timer = g_timeout_source_new(static_cast<guint>(interval.count()));
-  // `this` is safe here: the destructor destroys the timer, and a destroyed source never runs.
-  g_source_set_callback(timer, &IceTransport::OnConsentTick, this, nullptr);
-  g_source_set_name(timer, "webrtc2sip ice consent");
-  g_source_attach(timer, context_.get());
-  consent_timer_.reset(timer);
+  // `this` is safe here: the destructor stops the timer, and a stopped timer never runs. One
+  // queue per worker carries every session's timers (timer_queue.h).
+  consent_timer_.Start(context_.get(), interval, [this] { return OnConsentTick(this) == G_SOURCE_CONTINUE; });
 }
 
 gboolean IceTransport::OnConsentTick(gpointer data) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/cwrap/gobject_ptr.h"
+#include "services/media-relay/worker/timer_queue.h"
 #include "services/media-relay/ice/ice_types.h"
 #include "services/media-relay/ice/nice_agent_ptr.h"
 
@@ -153,7 +154,7 @@ class IceTransport {
   std::vector<Event> events_;  // Not yet delivered.
 
   // Consent: the packet path only sets `received_`; the timer turns it into a time.
-  GSourcePtr consent_timer_;
+  QueuedTimer consent_timer_;
   bool received_ = false;
   bool consent_lost_ = false;
   gint64 last_received_us_ = 0;

@@ -44,13 +44,6 @@ int GetIntOption(int fd, int option) {
 
 }  // namespace
 
-// The GSource reading the socket. GLib holds a reference to it while it dispatches, so after a
-// listener callback the dispatcher can ask g_source_is_destroyed() whether the socket is gone.
-struct UdpSocket::Source {
-  GSource base;
-  UdpSocket* socket;  // Valid while the source is not destroyed.
-};
-
 std::unique_ptr<UdpSocket> UdpSocket::Create(UniqueFd fd, GMainContext* context, Listener& listener,
                                              const Options& options) {
   if (!fd || options.batch == 0 || options.max_datagram == 0) return nullptr;
@@ -69,13 +62,10 @@ std::unique_ptr<UdpSocket> UdpSocket::Create(UniqueFd fd, GMainContext* context,
   UdpMetrics::Get();  // Registered before the first packet, not on it.
 
   std::unique_ptr<UdpSocket> socket(new UdpSocket(std::move(fd), local, listener, options));
-  static GSourceFuncs funcs = {nullptr, nullptr, &UdpSocket::Dispatch, nullptr, nullptr, nullptr};
-  GSource* source = g_source_new(&funcs, sizeof(Source));
-  reinterpret_cast<Source*>(source)->socket = socket.get();
-  g_source_set_name(source, "webrtc2sip udp socket");
-  g_source_add_unix_fd(source, socket->fd_.get(), G_IO_IN);
-  g_source_attach(source, context);
-  socket->source_.reset(source);
+  socket->poller_ = SocketPoller::ForContext(context);
+  if (!socket->poller_) return nullptr;
+  socket->token_ = socket->poller_->Add(socket->fd_.get(), *socket);
+  if (socket->token_ == 0) return nullptr;
   return socket;
 }
 
@@ -101,9 +91,9 @@ UdpSocket::UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& liste
       headers_(options.batch) {}
 
 UdpSocket::~UdpSocket() {
-  // Destroys the source before the fd closes: a destroyed source never dispatches again, and a
-  // dispatch in progress (we are inside a listener callback) stops at its next check.
-  source_.reset();
+  // Unregistered before the fd closes: no call reaches this socket again, and a read in progress
+  // (we are inside a listener callback) stops at its next check of the token.
+  if (poller_) poller_->Remove(token_);
 }
 
 uint16_t UdpSocket::local_port() const {
@@ -117,16 +107,18 @@ int UdpSocket::SendBufferSize() const {
   return GetIntOption(fd_.get(), SO_SNDBUF);
 }
 
-gboolean UdpSocket::Dispatch(GSource* source, GSourceFunc, gpointer) {
-  UdpSocket* socket = reinterpret_cast<Source*>(source)->socket;
-  for (size_t i = 0; i < socket->options_.max_batches_per_turn; ++i) {
-    // `socket` may be freed inside ReadBatch; it returns false then and is not touched again.
-    if (!socket->ReadBatch(source)) break;
+void UdpSocket::OnReadable() {
+  // The poller outlives this turn (it holds itself), the socket may not.
+  SocketPoller& poller = *poller_;
+  const uint64_t token = token_;
+  const size_t batches = options_.max_batches_per_turn;
+  for (size_t i = 0; i < batches; ++i) {
+    // `this` may be freed inside ReadBatch; it returns false then and is not touched again.
+    if (!ReadBatch(poller, token)) break;
   }
-  return G_SOURCE_CONTINUE;  // A destroyed source is removed by GLib whatever we return.
 }
 
-bool UdpSocket::ReadBatch(GSource* source) {
+bool UdpSocket::ReadBatch(SocketPoller& poller, uint64_t token) {
   const size_t slots = options_.batch;
   for (size_t i = 0; i < slots; ++i) {
     iovecs_[i] = {buffers_.data() + i * options_.max_datagram, options_.max_datagram};
@@ -160,7 +152,7 @@ bool UdpSocket::ReadBatch(GSource* source) {
     UnmapV4(from);
     listener_.OnUdpPacket(*this, buffers_.data() + i * options_.max_datagram, headers_[i].msg_len,
                           from);
-    if (g_source_is_destroyed(source)) return false;  // The listener destroyed this socket.
+    if (!poller.Alive(token)) return false;  // The listener destroyed this socket.
   }
   return !drained;
 }

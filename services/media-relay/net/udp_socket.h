@@ -1,6 +1,7 @@
 #pragma once
 
-// A non-blocking UDP socket on a worker's GMainContext: the legacy leg's RTP and RTCP.
+// A non-blocking UDP socket on a worker's GMainContext: the legacy leg's RTP and RTCP. The
+// sockets of one context share one epoll set (SocketPoller), so the loop polls one fd for all.
 
 #include <glib.h>
 #include <sys/socket.h>  // mmsghdr (g++ defines _GNU_SOURCE)
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/cwrap/gobject_ptr.h"
+#include "services/media-relay/net/socket_poller.h"
 #include "services/media-relay/net/unique_fd.h"
 
 namespace webrtc2sip::media {
@@ -20,7 +21,7 @@ namespace webrtc2sip::media {
 // Reads every datagram as soon as it arrives (recvmmsg, in batches, into buffers allocated once)
 // and hands it to its Listener; sends without ever blocking. Created, used and destroyed on the
 // thread that runs its GMainContext. Nothing on the packet path allocates, logs or throws.
-class UdpSocket {
+class UdpSocket final : public SocketPoller::Handler {
  public:
   class Listener {
    public:
@@ -63,7 +64,7 @@ class UdpSocket {
   static std::unique_ptr<UdpSocket> Bind(const sockaddr_storage& address, GMainContext* context,
                                          Listener& listener, const Options& options);
 
-  ~UdpSocket();
+  ~UdpSocket() override;
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
@@ -80,13 +81,11 @@ class UdpSocket {
   int SendBufferSize() const;
 
  private:
-  struct Source;
-
   UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& listener, const Options& options);
-  static gboolean Dispatch(GSource* source, GSourceFunc, gpointer);
+  void OnReadable() override;
   // Reads up to one batch; returns false when the socket is drained or the socket was destroyed
-  // by a listener during the batch.
-  bool ReadBatch(GSource* source);
+  // by a listener during the batch (`poller` and `token` outlive it, `this` may not).
+  bool ReadBatch(SocketPoller& poller, uint64_t token);
 
   UniqueFd fd_;
   sockaddr_storage local_address_{};
@@ -100,7 +99,8 @@ class UdpSocket {
   std::vector<sockaddr_storage> senders_;
   std::vector<mmsghdr> headers_;
 
-  GSourcePtr source_;
+  std::shared_ptr<SocketPoller> poller_;
+  uint64_t token_ = 0;
 };
 
 }  // namespace webrtc2sip::media

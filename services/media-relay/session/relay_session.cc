@@ -163,10 +163,10 @@ RelaySession::~RelaySession() {
     st.coder[0].reset();
     st.coder[1].reset();
   }
-  for (GSource* timer : {report_timer_, dtmf_timer_}) {
-    if (!timer) continue;
-    g_source_destroy(timer);
-    g_source_unref(timer);
+  report_timer_.Stop();
+  if (dtmf_timer_) {
+    g_source_destroy(dtmf_timer_);
+    g_source_unref(dtmf_timer_);
   }
   PublishCounters();
   // Legs close their sockets and agents; no callback reaches us after this.
@@ -221,9 +221,9 @@ grpc::Status RelaySession::Init(const v1::CreateSessionRequest& request,
   FillLocal(v1::LEG_SIDE_LEGACY, response->mutable_legacy_leg());
   FillCoding(response->mutable_coding());
 
-  report_timer_ = g_timeout_source_new(kReportIntervalMs);
-  g_source_set_callback(report_timer_, &RelaySession::OnReportTimer, this, nullptr);
-  g_source_attach(report_timer_, worker_.context());
+  // On the worker's timer queue: one GLib source for every session's reports.
+  report_timer_.Start(worker_.context(), std::chrono::milliseconds(kReportIntervalMs),
+                      [this] { return OnReportTimer(this) == G_SOURCE_CONTINUE; });
   return grpc::Status::OK;
 }
 
@@ -621,9 +621,11 @@ void RelaySession::FillLocal(v1::LegSide side, v1::LocalDescription* local) cons
       PayloadTypeMap map(ToSpecs(mine), ToSpecs(other));
       const bool open = transcoding() && !(webrtc_negotiated_ && legacy_negotiated_);
       std::vector<const v1::Codec*> extra;
+      std::vector<uint32_t> transcoded_rates;
       for (const auto& c : mine.codecs()) {
         const bool shared = map.Map(static_cast<uint8_t>(c.payload_type() & 0x7f)).has_value();
         const bool transcodable = open && !shared && TranscodableCodec(c, mine.kind());
+        if (transcodable) transcoded_rates.push_back(c.clock_rate());
         if (shared || (transcodable && !webrtc)) {
           *out->add_codecs() = c;
         } else if (transcodable) {
@@ -637,9 +639,8 @@ void RelaySession::FillLocal(v1::LegSide side, v1::LocalDescription* local) cons
           const bool listed = std::any_of(out->codecs().begin(), out->codecs().end(), [&](const v1::Codec& o) {
             return o.payload_type() == c.payload_type();
           });
-          const bool matches = std::any_of(extra.begin(), extra.end(), [&](const v1::Codec* e) {
-            return e->clock_rate() == c.clock_rate();
-          });
+          const bool matches = std::find(transcoded_rates.begin(), transcoded_rates.end(),
+                                         c.clock_rate()) != transcoded_rates.end();
           if (!listed && matches) *out->add_codecs() = c;
         }
       }

@@ -24,6 +24,7 @@
 #include "services/media-relay/session/legacy_leg.h"
 #include "services/media-relay/session/session.h"
 #include "services/media-relay/session/webrtc_leg.h"
+#include "services/media-relay/worker/timer_queue.h"
 
 namespace webrtc2sip::media {
 
@@ -143,7 +144,7 @@ class RelaySession final : public Session,
   std::vector<StreamState> streams_;
   std::array<int8_t, 128> stream_of_pt_{};  // browser payload type -> stream, -1 none
   size_t current_stream_ = 0;  // for the sink: the stream being processed
-  GSource* report_timer_ = nullptr;
+  QueuedTimer report_timer_;
   std::deque<DtmfPlay> dtmf_;
   GSource* dtmf_timer_ = nullptr;
   std::array<uint8_t, 2048> send_buffer_{};

@@ -11,6 +11,7 @@
 #include "services/media-relay/net/port_allocator.h"
 #include "services/media-relay/net/socket_address.h"
 #include "services/media-relay/net/udp_socket.h"
+#include "services/media-relay/worker/timer_queue.h"
 #include "tests/unit/media-relay/net_test_util.h"
 
 namespace webrtc2sip::media {
@@ -344,6 +345,54 @@ TEST(UdpSocketTest, ListenerMayDestroyTheSocketFromItsCallback) {
   EXPECT_EQ(events.packets.size(), 1u);
 }
 
+// Every socket of a context shares one epoll set: one fd in GLib's poll array for all.
+TEST(UdpSocketTest, SocketsOfOneContextShareOnePoller) {
+  TestLoop loop;
+  TestLoop other;
+  Receiver events;
+  auto poller = SocketPoller::ForContext(loop.context());
+  ASSERT_TRUE(poller);
+  std::vector<std::unique_ptr<UdpSocket>> sockets;
+  for (int i = 0; i < 20; ++i) sockets.push_back(UdpSocket::Bind(Loopback(0), loop.context(), events, {}));
+  auto elsewhere = UdpSocket::Bind(Loopback(0), other.context(), events, {});
+  EXPECT_EQ(poller->size(), 20u);
+  EXPECT_EQ(SocketPoller::ForContext(loop.context()), poller);
+  EXPECT_NE(SocketPoller::ForContext(other.context()), poller);
+  // Every one still reads its own datagrams.
+  for (auto& s : sockets) {
+    const uint8_t byte = static_cast<uint8_t>(s->local_port());
+    ASSERT_TRUE(sockets[0]->SendTo(&byte, 1, s->local_address()));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == sockets.size(); }, 2s));
+  sockets.clear();
+  EXPECT_EQ(poller->size(), 0u);
+}
+
+// A listener that destroys another socket whose datagram is ready in the same turn: that socket
+// is never called.
+TEST(UdpSocketTest, SocketDestroyedByAnotherInTheSameTurnIsNotCalled) {
+  TestLoop loop;
+  Receiver first_events;
+  Receiver second_events;
+  auto first = UdpSocket::Bind(Loopback(0), loop.context(), first_events, {});
+  std::unique_ptr<UdpSocket> second = UdpSocket::Bind(Loopback(0), loop.context(), second_events, {});
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), first_events, {});
+  ASSERT_TRUE(first && second && sender);
+  bool destroyed = false;
+  first_events.on_packet = [&] { second.reset(); destroyed = true; };
+  second_events.on_packet = [&] { if (second) second.reset(); };
+  const uint8_t byte = 7;
+  // Both ready before the loop turns.
+  ASSERT_TRUE(sender->SendTo(&byte, 1, second->local_address()));
+  ASSERT_TRUE(sender->SendTo(&byte, 1, first->local_address()));
+  usleep(20000);
+  ASSERT_TRUE(loop.RunUntil([&] { return destroyed || second == nullptr; }, 2s));
+  loop.RunFor(50ms);
+  // Whichever ran first, no datagram reached a destroyed socket.
+  EXPECT_LE(second_events.packets.size(), 1u);
+  EXPECT_EQ(second, nullptr);
+}
+
 TEST(UdpSocketTest, SendsToTheRightFamilyOrRefuses) {
   TestLoop loop;
   Receiver events;
@@ -366,6 +415,46 @@ TEST(UdpSocketTest, CreateRefusesWhatIsNotABoundUdpSocket) {
   // Never bound: no port.
   EXPECT_FALSE(
       UdpSocket::Create(UniqueFd(socket(AF_INET, SOCK_DGRAM, 0)), loop.context(), events, {}));
+}
+
+// ---------------------------------------------------------------- timer queue
+
+TEST(TimerQueueTest, PeriodicTimersShareOneQueueAndStop) {
+  TestLoop loop;
+  int fast = 0;
+  int slow = 0;
+  int once = 0;
+  QueuedTimer a;
+  QueuedTimer b;
+  QueuedTimer c;
+  a.Start(loop.context(), 10ms, [&] { ++fast; return true; });
+  b.Start(loop.context(), 40ms, [&] { ++slow; return true; });
+  c.Start(loop.context(), 5ms, [&] { ++once; return false; });
+  EXPECT_EQ(TimerQueue::ForContext(loop.context())->size(), 3u);
+  ASSERT_TRUE(loop.RunUntil([&] { return slow >= 3; }, 2s));
+  // Periods hold relative to each other: the 10 ms timer ran about four times per 40 ms one.
+  EXPECT_GE(fast, 3 * slow - 2);
+  EXPECT_EQ(once, 1);  // Returned false: not again.
+  b.Stop();
+  const int slow_at_stop = slow;
+  loop.RunFor(100ms);
+  EXPECT_EQ(slow, slow_at_stop);
+  EXPECT_GT(fast, 8);
+}
+
+TEST(TimerQueueTest, ACallbackMayStopAnotherDueInTheSameTurn) {
+  TestLoop loop;
+  auto queue = TimerQueue::ForContext(loop.context());
+  int first = 0;
+  int second = 0;
+  uint64_t second_token = 0;
+  queue->Add(10ms, [&] { ++first; queue->Remove(second_token); return true; });
+  second_token = queue->Add(10ms, [&] { ++second; return true; });
+  // Both are due in the same turn; the first one runs first and removes the second.
+  usleep(30000);
+  ASSERT_TRUE(loop.RunUntil([&] { return first >= 2; }, 2s));
+  EXPECT_EQ(second, 0);
+  EXPECT_EQ(queue->size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,119 @@
+#include "services/media-relay/net/socket_poller.h"
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <mutex>
+#include <unordered_map>
+
+namespace webrtc2sip::media {
+namespace {
+
+// Ready sockets taken per epoll_wait; more wait for the next turn of the loop.
+constexpr int kEventsPerTurn = 64;
+
+uint64_t TokenOf(uint32_t index, uint32_t generation) {
+  return (static_cast<uint64_t>(generation) << 32) | index;
+}
+
+}  // namespace
+
+// GLib holds a reference to the source while it dispatches; the poller it points to is kept
+// alive for the dispatch by a shared_ptr taken at its start.
+struct SocketPoller::Source {
+  GSource base;
+  SocketPoller* poller;
+};
+
+std::shared_ptr<SocketPoller> SocketPoller::ForContext(GMainContext* context) {
+  static std::mutex mutex;
+  static std::unordered_map<GMainContext*, std::weak_ptr<SocketPoller>> pollers;
+  std::lock_guard lock(mutex);
+  std::weak_ptr<SocketPoller>& slot = pollers[context];
+  if (auto poller = slot.lock()) return poller;
+  std::shared_ptr<SocketPoller> poller(new SocketPoller(context));
+  if (!poller->epoll_) return nullptr;
+  slot = poller;
+  return poller;
+}
+
+SocketPoller::SocketPoller(GMainContext* context)
+    : context_(context), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+  if (!epoll_) return;
+  static GSourceFuncs funcs = {nullptr, nullptr, &SocketPoller::Dispatch, nullptr, nullptr, nullptr};
+  GSource* source = g_source_new(&funcs, sizeof(Source));
+  reinterpret_cast<Source*>(source)->poller = this;
+  g_source_set_name(source, "webrtc2sip socket poller");
+  g_source_add_unix_fd(source, epoll_.get(), G_IO_IN);
+  g_source_attach(source, context_);
+  source_.reset(source);
+}
+
+SocketPoller::~SocketPoller() {
+  source_.reset();  // Destroyed first: it never dispatches again.
+}
+
+uint64_t SocketPoller::Add(int fd, Handler& handler) {
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[index];
+  slot.generation = slot.generation + 1 == 0 ? 1 : slot.generation + 1;
+  const uint64_t token = TokenOf(index, slot.generation);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = token;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    free_.push_back(index);
+    return 0;
+  }
+  slot.handler = &handler;
+  slot.fd = fd;
+  ++live_;
+  return token;
+}
+
+void SocketPoller::Remove(uint64_t token) {
+  const Slot* found = Find(token);
+  if (!found) return;
+  const auto index = static_cast<uint32_t>(token & 0xffffffffu);
+  Slot& slot = slots_[index];
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, slot.fd, nullptr);
+  slot.handler = nullptr;
+  slot.fd = -1;
+  free_.push_back(index);
+  --live_;
+}
+
+bool SocketPoller::Alive(uint64_t token) const {
+  return Find(token) != nullptr;
+}
+
+const SocketPoller::Slot* SocketPoller::Find(uint64_t token) const {
+  const auto index = static_cast<uint32_t>(token & 0xffffffffu);
+  const auto generation = static_cast<uint32_t>(token >> 32);
+  if (index >= slots_.size()) return nullptr;
+  const Slot& slot = slots_[index];
+  if (slot.handler == nullptr || slot.generation != generation) return nullptr;
+  return &slot;
+}
+
+gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
+  // Kept alive for the whole turn: the last socket may go away from a handler.
+  std::shared_ptr<SocketPoller> poller = reinterpret_cast<Source*>(source)->poller->shared_from_this();
+  std::array<epoll_event, kEventsPerTurn> events;
+  const int count = epoll_wait(poller->epoll_.get(), events.data(), kEventsPerTurn, 0);
+  for (int i = 0; i < count; ++i) {
+    // A handler earlier in this turn may have removed this one: the token says.
+    const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
+    if (slot) slot->handler->OnReadable();
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace webrtc2sip::media
