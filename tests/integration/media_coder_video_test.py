@@ -27,9 +27,9 @@ import rtp_peer  # noqa: E402
 import sdp_min  # noqa: E402
 from aiortc import RTCRtpSender  # noqa: E402
 from aiortc.mediastreams import VideoStreamTrack  # noqa: E402
-from breaker import breaker_client, start_media_relay  # noqa: E402
+from breaker import breaker_client  # noqa: E402
 # The legacy phone's SIP over UDP, from the audio Media Coder test.
-from media_coder_test import SipPhone, without_candidates  # noqa: E402
+from coder_gateway import CoderGatewayCase, SipPhone, without_candidates  # noqa: E402
 
 CODECS = ["opus", "pcmu", "vp8", "h264-bp"]  # media.codecs, in this order
 PAIRS = (("vp8", "h264-bp"), ("h264-bp", "vp8"))  # the transcoders of a call, by metric labels
@@ -399,34 +399,11 @@ class VideoCheckTest(unittest.TestCase):
 
 # ---- through the gateway
 
-class MediaCoderVideoTest(unittest.IsolatedAsyncioTestCase):
-    @classmethod
-    def setUpClass(cls):
-        w2s.start_sip_network(cls, "w2s-media-coder-video-")
-        cfg = w2s.signaling_config(cls.kam_port)
-        cfg["media"].update(enable_media_coder=True, codecs=CODECS, srtp_mode="none")
-        try:
-            cls.relay = start_media_relay(cfg, "media-relay", port_range=(48000, 48999), with_media=True)
-            cfg["signaling"]["media_nodes"] = {"addresses": [cls.relay.grpc]}
-            cls.gw = w2s.start_signaling(cfg)
-        except Exception:
-            if getattr(cls, "relay", None):
-                cls.relay.kill()
-            cls.kamailio.kill()
-            raise
+class MediaCoderVideoTest(CoderGatewayCase):
+    PREFIX = "w2s-media-coder-video-"
+    CODECS = CODECS
+    PORTS = (48000, 48999)
 
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.gw.stop()
-        cls.relay.stop()
-        cls.kamailio.stop()
-        cls.kamailio.kill()
-        assert code == 0, cls.gw.output()
-
-    # ---- helpers
-    def coder(self, what, frm, to, **labels):
-        return w2s.metric_sum(self.relay.http_port, f"webrtc2sip_coder_{what}",
-                              **{"from": frm, "to": to}, **labels)
 
     def coder_all(self, what):
         return w2s.metric_sum(self.relay.http_port, f"webrtc2sip_coder_{what}")
