@@ -51,11 +51,18 @@ void TimerQueue::Remove(uint64_t token) {
 void TimerQueue::Arm() {
   // Entries of removed timers at the top would only cost a spurious wake-up: drop them now.
   while (!heap_.empty() && !timers_.count(heap_.top().token)) heap_.pop();
-  g_source_set_ready_time(source_.get(), heap_.empty() ? -1 : heap_.top().at_us);
+  // Setting a ready time wakes the context up (an eventfd write): only when it changes.
+  const gint64 at = heap_.empty() ? -1 : heap_.top().at_us;
+  if (at != armed_at_) {
+    armed_at_ = at;
+    g_source_set_ready_time(source_.get(), at);
+  }
 }
 
 gboolean TimerQueue::Dispatch(GSource* source, GSourceFunc, gpointer) {
   std::shared_ptr<TimerQueue> self = reinterpret_cast<Source*>(source)->queue->shared_from_this();
+  // GLib keeps a source's ready time once reached: re-armed below.
+  self->armed_at_ = g_source_get_ready_time(source);
   const gint64 now = g_get_monotonic_time();
   // Timers due now, taken out first: those a callback adds or re-arms wait for the next turn.
   std::vector<uint64_t> due;

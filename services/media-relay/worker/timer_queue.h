@@ -60,6 +60,7 @@ class TimerQueue : public std::enable_shared_from_this<TimerQueue> {
   std::unordered_map<uint64_t, Timer> timers_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> heap_;
   uint64_t next_token_ = 1;
+  gint64 armed_at_ = -1;  // The source's ready time as last set.
 };
 
 // A timer of a TimerQueue, removed when this goes away. Empty until Start().
