@@ -145,6 +145,12 @@ def summarize_ceiling(runs):
     return out
 
 
+def others(r):
+    """Other processes' cores; /proc/stat's ticks against our getrusage can
+    make an idle machine's slightly negative."""
+    return None if r.get("others_cores") is None else max(0.0, r["others_cores"])
+
+
 def fmt(v, spec="{:.0f}"):
     return "-" if v is None else spec.format(v)
 
@@ -188,7 +194,7 @@ def report(kind, ceiling, points, args):
               f"{fmt(p['cpu_cores'], '{:.2f}'):>10}"
               f"{ms(p['fwd_p50_us']) + '/' + ms(p['fwd_p99_us']):>16}"
               f"{ms(p['rev_p50_us']) + '/' + ms(p['rev_p99_us']):>16}"
-              f"{str(p['kept_up']) + '/' + str(p['runs']):>9}{fmt(p['others_cores'], '{:.2f}'):>8}"
+              f"{str(p['kept_up']) + '/' + str(p['runs']):>9}{fmt(others(p), '{:.2f}'):>8}"
               f"{ms(p['max_lag_us']):>8}  {', '.join(note)}")
     ok = [p for p in points if p["within_budget"]]
     best = max(ok, key=lambda p: p["calls"]) if ok else None
@@ -282,7 +288,7 @@ def main():
             f"cpu={res['cpu_cores']:.2f} cores p99 fwd/rev={ms(res['fwd_p99_us'])}/"
             f"{ms(res['rev_p99_us'])} ms backlog={res['fwd_backlog_ms']:.0f}/"
             f"{res['rev_backlog_ms']:.0f} ms drops={res['fwd_push_drops'] + res['rev_push_drops']}"
-            f" kept_up={res['kept_up']} others={res['others_cores']:.2f} "
+            f" kept_up={res['kept_up']} others={others(res):.2f} "
             f"lag={ms(res['max_lag_us'])} ms")
 
     def log_ceiling(c):

@@ -64,6 +64,7 @@ ResultLine RunCallLoad(const LoadOptions& options, const CallMedia& media) {
   const int calls = options.calls;
   const int nworkers = std::max(1, std::min(options.workers, calls));
   std::vector<std::unique_ptr<LoadWorker>> workers;
+  workers.reserve(static_cast<size_t>(nworkers));
   for (int w = 0; w < nworkers; ++w) workers.push_back(std::make_unique<LoadWorker>(w));
 
   // Every stream's frames at their own phase of the frame period, so the load is even.

@@ -47,6 +47,7 @@ OpusAudioEncoder::OpusAudioEncoder(int bitrate, int complexity, bool multistream
     encoder_ = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
   }
   CheckOpus(err, "opus encoder create");
+  Check(encoder_ != nullptr || ms_encoder_ != nullptr, "opus encoder create");
   // The OPUS_SET_* macros expand to "request, value".
   auto set = [this](int request, opus_int32 value) {
     CheckOpus(ms_encoder_ ? opus_multistream_encoder_ctl(ms_encoder_, request, value)
@@ -87,6 +88,7 @@ OpusAudioDecoder::OpusAudioDecoder(int channels, bool multistream) : channels_(c
     decoder_ = opus_decoder_create(48000, channels, &err);
   }
   CheckOpus(err, "opus decoder create");
+  Check(decoder_ != nullptr || ms_decoder_ != nullptr, "opus decoder create");
 }
 
 OpusAudioDecoder::~OpusAudioDecoder() {
