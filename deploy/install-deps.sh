@@ -26,9 +26,11 @@ runtime_pkgs=(
 local_pkgs=(
   kamailio sip-tester nodejs npm
 )
-# The references the benchmarks (tests/bench) run against.
+# The references the benchmarks (tests/bench) run against, and the codec libraries the Media
+# Coder benchmark's raw ceiling calls directly (tests/bench/coder).
 bench_pkgs=(
   rtpengine-daemon kamailio kamailio-websocket-modules sip-tester linux-perf
+  libopus-dev libvpx-dev libx264-dev libavcodec-dev libavutil-dev
 )
 test_pkgs=(
   curl python3 python3-aiortc python3-yaml python3-websockets python3-grpcio python3-protobuf

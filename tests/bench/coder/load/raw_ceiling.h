@@ -1,0 +1,22 @@
+#pragma once
+
+// The raw codec ceiling: the work of one two-way call done on the codec libraries directly, in
+// a tight loop on one thread, over the same input clips, with no pipeline, RTP or threads:
+//   audio fwd  libopus decode (20 ms, mono 48 kHz) -> 6:1 FIR down to 8 kHz -> mu-law
+//         rev  mu-law decode -> 1:6 FIR up to 48 kHz -> libopus encode
+//   video fwd  libvpx VP8 decode -> x264 encode
+//         rev  libavcodec H.264 decode -> libvpx VP8 encode
+// Each direction runs one second of warm-up, then `seconds` of media (the clip looped) timed
+// as a whole by the thread's CPU clock, then as much again timed stage by stage. The totals
+// give CPU per call-second and the ceiling: the calls one core could carry if transcoding
+// cost nothing but the codecs.
+
+#include "load/call_load.h"
+#include "load/result_line.h"
+
+namespace webrtc2sip::bench::coder {
+
+// The "ceiling ..." line (see README.md for its fields).
+ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video);
+
+}  // namespace webrtc2sip::bench::coder

@@ -1,0 +1,35 @@
+#pragma once
+
+// The raw ceiling's audio glue between libopus (48 kHz) and G.711 (8 kHz): mu-law by the
+// ITU-T G.711 formulas, and a plain 6:1 polyphase FIR resampler (48 taps, windowed sinc, cut
+// at 3.6 kHz). Simpler and cheaper than GStreamer's audioresample (kaiser, quality 4), so
+// the ceiling is, if anything, a little optimistic on this step; it is a small share of a
+// call's CPU either way (the Opus encoder dominates).
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+namespace webrtc2sip::bench::coder {
+
+uint8_t LinearToMulaw(int16_t sample);
+int16_t MulawToLinear(uint8_t code);
+
+class Resampler6 {
+ public:
+  static constexpr int kTaps = 48;  // 8 per phase.
+  Resampler6();
+
+  // 48 kHz -> 8 kHz: out.size() * 6 samples of `in`.
+  void Down(std::span<const int16_t> in, std::span<int16_t> out);
+  // 8 kHz -> 48 kHz: in.size() * 6 samples into `out`.
+  void Up(std::span<const int16_t> in, std::span<int16_t> out);
+
+ private:
+  std::array<float, kTaps> taps_{};
+  // The input samples before the current call that each direction's filter still reaches.
+  std::array<float, kTaps - 1> down_history_{};
+  std::array<float, kTaps / 6 - 1> up_history_{};
+};
+
+}  // namespace webrtc2sip::bench::coder
