@@ -131,17 +131,17 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
     return absl::OkStatus();
   };
 
-  // appsrc: timestamps are ours (from RTP), pushes never block; buffers are bounded by the
-  // transcoder's pool, not by the queue.
-  auto appsrc = Make("appsrc", "format=time stream-type=stream block=false max-bytes=0");
-  if (!appsrc.ok()) return appsrc.status();
-  {
-    GstCapsPtr caps(gst_caps_from_string(RtpCaps(from, config.input_payload_type).c_str()));
-    if (!caps) return absl::InternalError("bad RTP caps");
-    g_object_set(appsrc->get(), "caps", caps.get(), nullptr);
+  out.input_caps.reset(gst_caps_from_string(RtpCaps(from, config.input_payload_type).c_str()));
+  if (!out.input_caps) return absl::InternalError("bad RTP caps");
+  if (!config.inline_input) {
+    // appsrc: timestamps are ours (from RTP), pushes never block; buffers are bounded by the
+    // transcoder's pool, not by the queue.
+    auto appsrc = Make("appsrc", "format=time stream-type=stream block=false max-bytes=0");
+    if (!appsrc.ok()) return appsrc.status();
+    g_object_set(appsrc->get(), "caps", out.input_caps.get(), nullptr);
+    out.appsrc = RefGObject(appsrc->get());
+    chain.push_back(std::move(*appsrc));
   }
-  out.appsrc = RefGObject(appsrc->get());
-  chain.push_back(std::move(*appsrc));
 
   absl::Status status;
   if (config.jitter_buffer_ms > 0) {
@@ -200,6 +200,10 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
                                         to.name));
     }
     previous = element.get();
+  }
+  if (config.inline_input) {
+    out.input = GObjectPtr<GstPad>(gst_element_get_static_pad(chain.front().get(), "sink"));
+    if (!out.input) return absl::InternalError(StrCat("no sink pad on ", GST_ELEMENT_NAME(chain.front().get())));
   }
   return out;
 }

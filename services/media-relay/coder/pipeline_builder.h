@@ -3,12 +3,15 @@
 // Builds (without starting) the transcoding pipeline of one codec pair:
 //   appsrc ! [rtpjitterbuffer] ! depay ! decoder ! audioconvert ! audioresample ! caps
 //          ! encoder ! [caps] ! payloader ! appsink
-// (capssetter ! videoconvert ! videoscale ! caps for video). Control plane.
+// (capssetter ! videoconvert ! videoscale ! caps for video). With TranscoderConfig::inline_input
+// there is no appsrc: the caller pushes on a pad of its own linked to `input` (the depayloader's
+// sink), on its own thread. Control plane.
 
 #include <gst/gst.h>
 
 #include "absl/status/statusor.h"
 #include "common/cwrap/gobject_ptr.h"
+#include "common/cwrap/gst_ptr.h"
 #include "services/media-relay/coder/codec_table.h"
 
 namespace webrtc2sip::media::coder {
@@ -17,7 +20,9 @@ struct TranscoderConfig;
 
 struct BuiltPipeline {
   GObjectPtr<GstElement> pipeline;
-  GObjectPtr<GstElement> appsrc;
+  GObjectPtr<GstElement> appsrc;  // Null with inline_input.
+  GObjectPtr<GstPad> input;       // inline_input: the first element's sink pad.
+  GstCapsPtr input_caps;          // The RTP caps of the input.
   GObjectPtr<GstElement> appsink;
   GObjectPtr<GstElement> decoder;
   GObjectPtr<GstElement> encoder;

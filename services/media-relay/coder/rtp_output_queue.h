@@ -32,6 +32,9 @@ class RtpOutputQueue {
 
   // Consumer: call when fd() is readable. Clears the wakeup; then Pop() until empty.
   void ClearWakeup();
+  // For a consumer that drains on the producer's own thread right after it pushes: the
+  // eventfd is never written (until ClearWakeup()).
+  void DisableWakeups() { wakeup_pending_.store(true, std::memory_order_release); }
   // Consumer: the oldest packet, valid (and writable, to rewrite in place) until the next
   // Pop(); empty when there is none.
   std::span<uint8_t> Pop();

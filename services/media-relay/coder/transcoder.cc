@@ -113,7 +113,9 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
     return absl::FailedPreconditionError(StrCat("cannot encode ", to->name, ": ", a.missing));
   }
   const bool audio = from->media == MediaType::kAudio;
-  auto built = BuildPipeline(*from, *to, config);
+  TranscoderConfig effective = config;
+  effective.inline_input = audio && config.inline_input && config.jitter_buffer_ms == 0;
+  auto built = BuildPipeline(*from, *to, effective);
   if (!built.ok()) return built.status();
 
   std::unique_ptr<RtpOutputQueue> queue =
@@ -141,6 +143,15 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
 
   t->pipeline_ = std::move(built->pipeline);
   t->appsrc_ = std::move(built->appsrc);
+  if (effective.inline_input) {
+    // Our own source pad in front of the depayloader: Push() pushes on it from this thread.
+    t->input_pad_ = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("webrtc2sip-input", GST_PAD_SRC))));
+    if (!gst_pad_set_active(t->input_pad_.get(), TRUE) ||
+        gst_pad_link(t->input_pad_.get(), built->input.get()) != GST_PAD_LINK_OK) {
+      t->StopPipeline();
+      return absl::InternalError(StrCat("cannot feed the ", from->name, " -> ", to->name, " pipeline"));
+    }
+  }
   t->encoder_ = std::move(built->encoder);
   // The configured target, or the codec's default (the encoders' own defaults vary widely).
   t->SetBitrate(config.bitrate != 0 ? config.bitrate : to->default_bitrate);
@@ -167,12 +178,17 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
       nullptr,
       nullptr,
       nullptr};
-  GSource* output = g_source_new(&output_funcs, sizeof(OutputSource));
-  reinterpret_cast<OutputSource*>(output)->transcoder = t.get();
-  g_source_set_name(output, "webrtc2sip coder output");
-  g_source_add_unix_fd(output, shared.queue->fd(), G_IO_IN);
-  g_source_attach(output, context);
-  t->output_source_.reset(output);
+  if (t->input_pad_) {
+    // Output is taken right after each push, on this thread: nothing to wake.
+    shared.queue->DisableWakeups();
+  } else {
+    GSource* output = g_source_new(&output_funcs, sizeof(OutputSource));
+    reinterpret_cast<OutputSource*>(output)->transcoder = t.get();
+    g_source_set_name(output, "webrtc2sip coder output");
+    g_source_add_unix_fd(output, shared.queue->fd(), G_IO_IN);
+    g_source_attach(output, context);
+    t->output_source_.reset(output);
+  }
 
   // Our clock and base time, set before starting, so arrival times are known from the first
   // packet on. Without a live source or a syncing sink, PLAYING is reached at once and data
@@ -186,6 +202,21 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
     t->StopPipeline();
     return absl::InternalError(
         StrCat("the ", from->name, " -> ", to->name, " pipeline does not start"));
+  }
+  if (t->input_pad_) {
+    // What appsrc would send before its first buffer: stream start, caps, a time segment.
+    static std::atomic<uint32_t> streams{0};
+    GstEvent* start = gst_event_new_stream_start(StrCat("webrtc2sip-coder-", streams++).c_str());
+    gst_event_set_group_id(start, gst_util_group_id_next());
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    if (!gst_pad_push_event(t->input_pad_.get(), start) ||
+        !gst_pad_push_event(t->input_pad_.get(), gst_event_new_caps(built->input_caps.get())) ||
+        !gst_pad_push_event(t->input_pad_.get(), gst_event_new_segment(&segment))) {
+      t->StopPipeline();
+      return absl::InternalError(
+          StrCat("the ", from->name, " -> ", to->name, " pipeline refuses its input"));
+    }
   }
   return t;
 }
@@ -208,6 +239,12 @@ Transcoder::~Transcoder() {
 }
 
 void Transcoder::StopPipeline() {
+  if (input_pad_) {
+    // Unlinked here, on the pushing thread, before the reaper stops the pipeline.
+    if (GObjectPtr<GstPad> peer{gst_pad_get_peer(input_pad_.get())}) gst_pad_unlink(input_pad_.get(), peer.get());
+    gst_pad_set_active(input_pad_.get(), FALSE);
+    input_pad_.reset();
+  }
   appsrc_.reset();
   encoder_.reset();
   pool_.reset();
@@ -260,12 +297,23 @@ PushResult Transcoder::Push(std::span<const uint8_t> packet) {
   if (pts < 0) return drop(PushResult::kLate, s.metrics.dropped_late);
   GST_BUFFER_PTS(raw) = static_cast<GstClockTime>(pts);
   s.latency.RecordInput(pts, g_get_monotonic_time());
+  auto count_in = [&s] {
+    s.stats.packets_in.fetch_add(1, std::memory_order_relaxed);
+    s.metrics.packets_in.Inc();
+  };
+  if (input_pad_) {
+    count_in();
+    // Through the whole pipeline now; an element's error also comes on the bus.
+    const GstFlowReturn flow = gst_pad_push(input_pad_.get(), buffer.release());
+    DeliverOutput();
+    if (flow != GST_FLOW_OK) return drop(PushResult::kFailed, s.metrics.dropped_failed);
+    return PushResult::kQueued;
+  }
   // Takes the buffer. Fails only while the pipeline stops: the error comes on the bus.
   if (gst_app_src_push_buffer(GST_APP_SRC(appsrc_.get()), buffer.release()) != GST_FLOW_OK) {
     return drop(PushResult::kFailed, s.metrics.dropped_failed);
   }
-  s.stats.packets_in.fetch_add(1, std::memory_order_relaxed);
-  s.metrics.packets_in.Inc();
+  count_in();
   return PushResult::kQueued;
 }
 
@@ -357,20 +405,31 @@ gboolean Transcoder::OnOutputReady(gpointer data) {
   RtpOutputQueue& queue = *s.queue;
   queue.ClearWakeup();
   for (std::span<uint8_t> packet = queue.Pop(); !packet.empty(); packet = queue.Pop()) {
-    // One sequence space with the telephone events put in between (PrepareTelephoneEvent);
-    // packets the queue had to drop leave a gap, so the receiver sees the loss.
-    self->next_sequence_ = static_cast<uint16_t>(self->next_sequence_ + queue.dropped_before());
-    if (std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size())) {
-      rtp->set_sequence_number(self->next_sequence_++);
-      rtp->set_ssrc(self->output_ssrc_);
-    }
-    s.stats.packets_out.fetch_add(1, std::memory_order_relaxed);
-    s.metrics.packets_out.Inc();
-    self->listener_.OnTranscodedRtp(packet);
+    self->Emit(packet, queue.dropped_before());
     if (g_source_is_destroyed(source)) break;
   }
   g_source_unref(source);
   return G_SOURCE_CONTINUE;
+}
+
+void Transcoder::DeliverOutput() {
+  RtpOutputQueue& queue = *shared_->queue;
+  for (std::span<uint8_t> packet = queue.Pop(); !packet.empty(); packet = queue.Pop()) {
+    Emit(packet, queue.dropped_before());
+  }
+}
+
+void Transcoder::Emit(std::span<uint8_t> packet, uint32_t dropped_before) {
+  // One sequence space with the telephone events put in between (PrepareTelephoneEvent);
+  // packets the queue had to drop leave a gap, so the receiver sees the loss.
+  next_sequence_ = static_cast<uint16_t>(next_sequence_ + dropped_before);
+  if (std::optional<RtpPacket> rtp = RtpPacket::Parse(packet.data(), packet.size())) {
+    rtp->set_sequence_number(next_sequence_++);
+    rtp->set_ssrc(output_ssrc_);
+  }
+  shared_->stats.packets_out.fetch_add(1, std::memory_order_relaxed);
+  shared_->metrics.packets_out.Inc();
+  listener_.OnTranscodedRtp(packet);
 }
 
 }  // namespace webrtc2sip::media::coder

@@ -50,6 +50,12 @@ struct TranscoderConfig {
   uint32_t mtu = 1200;        // Largest output packet (payloaders fragment video to it).
   size_t input_buffers = 0;   // Packets in flight into the pipeline; 0: 64 audio, 512 video.
   size_t output_packets = 0;  // Output queue slots; 0: 128 audio, 1024 video.
+  // Audio: run the pipeline on the caller's thread. Push() takes the packet through
+  // depayloader, decoder, resampler, encoder and payloader at once and hands the output to the
+  // Listener before it returns: no streaming thread, no queue hop, no wake-up (an audio frame
+  // costs tens of microseconds, two thread wake-ups per packet cost more). Video always keeps
+  // its own streaming thread (frames cost milliseconds; the jitter buffer waits on a clock).
+  bool inline_input = true;
 };
 
 enum class PushResult : uint8_t {
@@ -97,7 +103,9 @@ class Transcoder {
   Transcoder& operator=(const Transcoder&) = delete;
 
   // One RTP packet of the input codec, copied; never blocks, allocates only when GStreamer's
-  // buffer pool does, never throws or logs.
+  // buffer pool does, never throws or logs. Inline (TranscoderConfig::inline_input): the output
+  // it makes reaches the Listener before Push() returns; the Listener must not destroy the
+  // transcoder from OnTranscodedRtp then.
   PushResult Push(std::span<const uint8_t> packet);
 
   // DTMF: the output RTP timestamp (in the same terms as output packets') of an input RTP
@@ -137,6 +145,9 @@ class Transcoder {
              Listener& listener);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* message, gpointer self);
   static gboolean OnOutputReady(gpointer self);
+  // Inline: hands what the last push made to the listener.
+  void DeliverOutput();
+  void Emit(std::span<uint8_t> packet, uint32_t dropped_before);
   void Fail(std::string reason);
   void StopPipeline();
 
@@ -146,6 +157,7 @@ class Transcoder {
   std::shared_ptr<Shared> shared_;
   GObjectPtr<GstElement> pipeline_;
   GObjectPtr<GstElement> appsrc_;
+  GObjectPtr<GstPad> input_pad_;  // inline_input: ours, linked to the first element.
   GObjectPtr<GstElement> encoder_;
   GObjectPtr<GstBufferPool> pool_;
   GObjectPtr<GstClock> clock_;  // The pipeline's, with base_time_: arrival times.
