@@ -3,8 +3,8 @@
 #include <sys/epoll.h>
 
 #include <array>
-#include <mutex>
-#include <unordered_map>
+
+#include "services/media-relay/worker/per_context.h"
 
 namespace webrtc2sip::media {
 namespace {
@@ -26,15 +26,10 @@ struct SocketPoller::Source {
 };
 
 std::shared_ptr<SocketPoller> SocketPoller::ForContext(GMainContext* context) {
-  static std::mutex mutex;
-  static std::unordered_map<GMainContext*, std::weak_ptr<SocketPoller>> pollers;
-  std::lock_guard lock(mutex);
-  std::weak_ptr<SocketPoller>& slot = pollers[context];
-  if (auto poller = slot.lock()) return poller;
-  std::shared_ptr<SocketPoller> poller(new SocketPoller(context));
-  if (!poller->epoll_) return nullptr;
-  slot = poller;
-  return poller;
+  return SharedPerContext<SocketPoller>(context, [](GMainContext* c) -> std::shared_ptr<SocketPoller> {
+    std::shared_ptr<SocketPoller> poller(new SocketPoller(c));
+    return poller->epoll_ ? poller : nullptr;
+  });
 }
 
 SocketPoller::SocketPoller(GMainContext* context)

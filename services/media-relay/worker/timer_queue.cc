@@ -1,6 +1,6 @@
 #include "services/media-relay/worker/timer_queue.h"
 
-#include <mutex>
+#include "services/media-relay/worker/per_context.h"
 
 namespace webrtc2sip::media {
 
@@ -10,14 +10,9 @@ struct TimerQueue::Source {
 };
 
 std::shared_ptr<TimerQueue> TimerQueue::ForContext(GMainContext* context) {
-  static std::mutex mutex;
-  static std::unordered_map<GMainContext*, std::weak_ptr<TimerQueue>> queues;
-  std::lock_guard lock(mutex);
-  std::weak_ptr<TimerQueue>& slot = queues[context];
-  if (auto queue = slot.lock()) return queue;
-  std::shared_ptr<TimerQueue> queue(new TimerQueue(context));
-  slot = queue;
-  return queue;
+  return SharedPerContext<TimerQueue>(context, [](GMainContext* c) {
+    return std::shared_ptr<TimerQueue>(new TimerQueue(c));
+  });
 }
 
 TimerQueue::TimerQueue(GMainContext* context) {
