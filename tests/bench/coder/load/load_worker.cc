@@ -52,7 +52,9 @@ void LoadWorker::Go(int64_t start_us) {
     }
     pacer_ = g_source_new(&pacer_funcs, sizeof(GSource));
     g_source_set_callback(pacer_, &LoadWorker::Pace, this, nullptr);
-    g_source_set_priority(pacer_, G_PRIORITY_HIGH);
+    // Not above the worker's other sources: Invoke() (snapshots, stop) must get its turn even
+    // when the pacer is always due.
+    g_source_set_priority(pacer_, G_PRIORITY_DEFAULT);
     g_source_set_ready_time(pacer_, due_.empty() ? -1 : due_.top().first);
     g_source_attach(pacer_, worker_->context());
   });
