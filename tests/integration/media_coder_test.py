@@ -249,6 +249,8 @@ class MediaCoderTest(CoderGatewayCase):
         self.assertEqual(audio_codecs(ok.body)[0][1], "OPUS", ok.body)
         await self.check_tones(browser, legacy, media_address(invite.body), codec)
         self.check_transcoders(before)
+        # A transcoded audio call weighs 1 + 2 relayed sessions in the node's reported load.
+        self.assert_node_load(3)
         await hang_up()
         await self.wait_transcoders_gone()
 
@@ -331,6 +333,7 @@ class MediaCoderTest(CoderGatewayCase):
         self.assertEqual(self.coder_all("streams_total"), created)
         self.assertEqual(self.coder_all("packets_total"), packets)
         self.assertEqual(self.coder_all("streams_active"), 0)
+        self.assert_node_load(1)  # a relayed session weighs 1
         await hang_up()
 
 

@@ -139,6 +139,7 @@ class CoderGatewayCase(unittest.IsolatedAsyncioTestCase):
         w2s.start_sip_network(cls, cls.PREFIX)
         cfg = w2s.signaling_config(cls.kam_port)
         cfg["media"].update(enable_media_coder=True, codecs=cls.CODECS, srtp_mode="none")
+        cls.capacity = cfg["media_relay"].get("capacity", 1000)
         try:
             cls.relay = start_media_relay(cfg, "media-relay", port_range=cls.PORTS, with_media=True)
             cfg["signaling"]["media_nodes"] = {"addresses": [cls.relay.grpc]}
@@ -171,3 +172,10 @@ class CoderGatewayCase(unittest.IsolatedAsyncioTestCase):
 
     def coder_all(self, what):
         return w2s.metric_sum(self.relay.http_port, f"webrtc2sip_coder_{what}")
+
+    def assert_node_load(self, sessions_worth):
+        """The relay's weighted load is that many relayed sessions' worth (a transcoded
+        audio stream adds 2, a video one 36: RelaySession::Weight)."""
+        load = w2s.metric(self.relay.http_port, "webrtc2sip_media_node_load")
+        self.assertAlmostEqual(load, sessions_worth / self.capacity, places=9,
+                               msg=f"node load {load} with capacity {self.capacity}")
