@@ -230,7 +230,7 @@ def decode_h264(units):
     return out
 
 
-class H264Sender:
+class H264Sender(rtp_peer.Paced):
     """The phone's camera: the test pattern at PHONE_SIZE coded by libx264
     (baseline, one slice a frame, an IDR with SPS and PPS every second) and
     sent as RTP at 30 frames a second from a LegacyEndpoint."""
@@ -246,11 +246,11 @@ class H264Sender:
         self.encoder.bit_rate = 600000
         self.encoder.options = {"preset": "ultrafast", "tune": "zerolatency", "profile": "baseline",
                                 "x264-params": "repeat-headers=1:scenecut=0:threads=1:log=-1"}
+        self.period = 1 / FPS
         self.index = 0
         self.seq = 7000
-        self._task = None
 
-    def send_frame(self):
+    def send_one(self):
         frame = av.VideoFrame.from_ndarray(pattern(*PHONE_SIZE, self.index), format="yuv420p")
         frame.pts, frame.time_base = self.index * 90000 // FPS, self.encoder.time_base
         ts = 1000 + self.index * 90000 // FPS
@@ -261,25 +261,6 @@ class H264Sender:
                                                           marker=i == len(payloads) - 1), self.dest)
                 self.seq += 1
         self.index += 1
-
-    async def _run(self):
-        start = time.monotonic()
-        while True:
-            self.send_frame()
-            await asyncio.sleep(max(0.0, start + self.index / FPS - time.monotonic()))
-
-    def start(self):
-        self._task = asyncio.ensure_future(self._run())
-        return self
-
-    async def stop(self):
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
 
 
 def rtcp_pli(sender_ssrc, media_ssrc):
@@ -359,7 +340,7 @@ class VideoCheckTest(unittest.TestCase):
                 sent.append(rtp_peer.Rtp(data, dest))
         sender = H264Sender(Capture(), None, 96, mtu=mtu)
         for _ in range(frames):
-            sender.send_frame()
+            sender.send_one()
         return sent
 
     def test_the_pattern_survives_h264_over_rtp(self):

@@ -163,7 +163,36 @@ class LegacyEndpoint:
         self._transports[1].sendto(data, dest)
 
 
-class RtpSender:
+class Paced:
+    """Calls self.send_one() every `period` seconds on the wall clock from
+    start() until stop(); send_one() advances self.index. A late loop catches
+    up, as a real endpoint would."""
+
+    period = 0.02
+    index = 0
+    _task = None
+
+    async def _run(self):
+        start = time.monotonic()
+        while True:
+            self.send_one()
+            await asyncio.sleep(max(0.0, start + self.index * self.period - time.monotonic()))
+
+    def start(self):
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def stop(self):
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+class RtpSender(Paced):
     """Sends PCMU-like RTP every 20 ms from a LegacyEndpoint; payload k is
     payload_of(k). Remembers the datagrams it sent (for replays)."""
 
@@ -178,7 +207,6 @@ class RtpSender:
         self.seq0 = 1000
         self.ts0 = 50000
         self.sent = []  # (index, datagram as sent)
-        self._task = None
 
     def packet(self, k):
         return build_rtp(self.pt, self.seq0 + k, self.ts0 + k * self.samples, self.ssrc,
@@ -190,24 +218,3 @@ class RtpSender:
         self.sent.append((self.index, data))
         del self.sent[:-200]
         self.index += 1
-
-    async def _run(self):
-        start = time.monotonic()
-        while True:
-            self.send_one()
-            # Paced on the wall clock: a late loop catches up, as a real endpoint would.
-            delay = start + self.index * 0.02 - time.monotonic()
-            await asyncio.sleep(max(0.0, delay))
-
-    def start(self):
-        self._task = asyncio.ensure_future(self._run())
-        return self
-
-    async def stop(self):
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
