@@ -1,5 +1,6 @@
 #include "services/media-relay/ice/ice_transport.h"
 
+#include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -23,7 +24,8 @@ struct IceMetrics {
     static IceMetrics instance{
         metrics::Registry::Global()
             .AddCounter("webrtc2sip_media_ice_dropped_packets_total",
-                        "Datagrams the ICE transport of a WebRTC leg could not send.", {"reason"})
+                        "Datagrams the ICE transport of a WebRTC leg could not send or would not take.",
+                        {"reason"})
             .WithLabels({"send"}),
         metrics::Registry::Global()
             .AddCounter("webrtc2sip_media_ice_consent_lost_total",
@@ -100,6 +102,17 @@ IceState FromNiceState(guint state) {
       return IceState::kNew;
   }
 }
+
+// libnice's socket sources while the media path is direct: a context nobody runs, so the agent
+// reads nothing and costs the worker's loop nothing. (Attaching a source to a context without
+// an owner wakes nobody.)
+GMainContext* ParkingContext() {
+  static GMainContext* const context = g_main_context_new();
+  return context;
+}
+
+// After going back to libnice, how long before the direct path may resume on the same pair.
+constexpr gint64 kDirectRetryUs = 1'000'000;
 
 bool Fail(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
@@ -219,6 +232,7 @@ IceTransport::~IceTransport() {
   // Whatever libnice still runs (this may be inside one of its callbacks, and close_async
   // finishes later) finds no owner.
   if (link_ != nullptr) link_->owner = nullptr;
+  direct_.reset();  // Its duplicate of the socket closes before libnice's.
   if (agent_ != nullptr) {
     for (gulong handler : signal_handlers_) g_signal_handler_disconnect(agent_.get(), handler);
     if (stream_id_ != 0) {
@@ -301,12 +315,23 @@ bool IceTransport::SetRemote(const std::string& ufrag, const std::string& pwd,
 }
 
 bool IceTransport::Restart() {
+  LeaveDirect("restart");
+  selected_since_restart_ = false;
   if (!nice_agent_restart_stream(agent_.get(), stream_id_)) return false;
   log::Info("ice restart", {{"session", options_.log_id}});
   return true;
 }
 
 bool IceTransport::Send(const uint8_t* data, size_t len) {
+  if (direct_) [[likely]] {
+    if (!direct_->Send(data, len)) {
+      ++stats_.send_dropped;
+      IceMetrics::Get().send_dropped.Inc();
+      return false;
+    }
+    ++stats_.sent;
+    return true;
+  }
   const gint sent = nice_agent_send(agent_.get(), stream_id_, kComponent, static_cast<guint>(len),
                                     reinterpret_cast<const gchar*>(data));
   if (sent < 0 || static_cast<size_t>(sent) != len) {
@@ -335,13 +360,93 @@ int IceTransport::ReceiveBufferSize() const {
 void IceTransport::OnNiceRecv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer data) {
   IceTransport* self = static_cast<Link*>(data)->owner;
   if (self == nullptr) return;
-  self->received_ = true;
-  ++self->stats_.received;
-  if (self->consent_lost_) [[unlikely]] {
-    self->ConsentRestored();
+  self->Received(reinterpret_cast<const uint8_t*>(buf), len);
+}
+
+void IceTransport::OnDirectPathData(const uint8_t* data, size_t len) {
+  Received(data, len);
+}
+
+void IceTransport::Received(const uint8_t* data, size_t len) {
+  received_ = true;
+  ++stats_.received;
+  if (consent_lost_) [[unlikely]] {
+    ConsentRestored();
   }
   // Last: the listener may destroy the transport.
-  self->listener_.OnIceData(reinterpret_cast<const uint8_t*>(buf), len);
+  listener_.OnIceData(data, len);
+}
+
+void IceTransport::OnDirectPathNeedsAgent(std::string_view why) {
+  LeaveDirect(why);
+}
+
+void IceTransport::MaybeEnterDirect() {
+  if (direct_ || !options_.lite || !options_.direct_path || !selected_since_restart_) return;
+  if (nice_state_ != NICE_COMPONENT_STATE_READY && nice_state_ != NICE_COMPONENT_STATE_CONNECTED) {
+    return;
+  }
+  if (g_get_monotonic_time() < direct_retry_us_) return;
+  NiceCandidate* local = nullptr;
+  NiceCandidate* remote = nullptr;
+  if (!nice_agent_get_selected_pair(agent_.get(), stream_id_, kComponent, &local, &remote) ||
+      remote == nullptr || remote->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
+    return;
+  }
+  sockaddr_storage remote_address{};
+  nice_address_copy_to_sockaddr(&remote->addr, reinterpret_cast<sockaddr*>(&remote_address));
+  UnmapV4(remote_address);
+
+  // One UDP socket only: with several (a wildcard bind without an advertised address binds
+  // each interface) a check may come on any of them, and libnice keeps reading.
+  guint datagram_sockets = 0;
+  GPtrArray* sockets = nice_agent_get_sockets(agent_.get(), stream_id_, kComponent);
+  for (guint i = 0; sockets != nullptr && i < sockets->len; ++i) {
+    if (g_socket_get_socket_type(G_SOCKET(g_ptr_array_index(sockets, i))) ==
+        G_SOCKET_TYPE_DATAGRAM) {
+      ++datagram_sockets;
+    }
+  }
+  if (sockets != nullptr) g_ptr_array_unref(sockets);
+  GSocket* selected = nice_agent_get_selected_socket(agent_.get(), stream_id_, kComponent);
+  if (datagram_sockets != 1 || selected == nullptr) {
+    if (selected != nullptr) g_object_unref(selected);
+    direct_retry_us_ = G_MAXINT64;  // The sockets do not change.
+    return;
+  }
+  const int fd = g_socket_get_fd(selected);
+
+  gchar* ufrag = nullptr;
+  gchar* pwd = nullptr;
+  if (nice_agent_get_local_credentials(agent_.get(), stream_id_, &ufrag, &pwd)) {
+    direct_ = IceDirectPath::Create(context_.get(), fd, remote_address, ufrag, pwd,
+                                    options_.rtp_buffsize, *this);
+  }
+  g_free(ufrag);
+  if (pwd != nullptr) memset(pwd, 0, strlen(pwd));
+  g_free(pwd);
+  g_object_unref(selected);
+  if (!direct_) {
+    direct_retry_us_ = g_get_monotonic_time() + kDirectRetryUs;
+    return;
+  }
+  // From here libnice reads nothing: its sources wait on a context that never runs.
+  nice_agent_attach_recv(agent_.get(), stream_id_, kComponent, ParkingContext(), &OnNiceRecv,
+                         link_);
+  ++stats_.direct_entered;
+  log::Debug("ice media path direct", {{"session", options_.log_id},
+                                       {"remote", FormatSocketAddress(remote_address)}});
+}
+
+void IceTransport::LeaveDirect(std::string_view why) {
+  if (!direct_) return;
+  direct_.reset();
+  nice_agent_attach_recv(agent_.get(), stream_id_, kComponent, context_.get(), &OnNiceRecv,
+                         link_);
+  direct_retry_us_ = g_get_monotonic_time() + kDirectRetryUs;
+  ++stats_.direct_left;
+  log::Info("ice media path back to libnice",
+            {{"session", options_.log_id}, {"why", std::string(why)}});
 }
 
 void IceTransport::OnNiceStateChanged(NiceAgent*, guint, guint component_id, guint state,
@@ -359,6 +464,9 @@ void IceTransport::OnNiceSelectedPair(NiceAgent*, guint, guint component_id, Nic
                                       NiceCandidate* remote, gpointer data) {
   IceTransport* self = static_cast<Link*>(data)->owner;
   if (self == nullptr || component_id != kComponent) return;
+  self->selected_since_restart_ = true;
+  // A new selection: the direct path may start at once (DispatchEvents), unless it never can.
+  if (self->direct_retry_us_ != G_MAXINT64) self->direct_retry_us_ = 0;
   Event event;
   event.kind = Event::Kind::kSelectedPair;
   event.local = self->ToIceCandidate(*local, /*local=*/true);
@@ -402,8 +510,9 @@ gboolean IceTransport::DispatchEvents(GSource* source, GSourceFunc, gpointer) {
     } else {
       self->listener_.OnIceSelectedPair(event.local, event.remote);
     }
-    if (g_source_is_destroyed(source)) break;  // The listener destroyed the transport.
+    if (g_source_is_destroyed(source)) return G_SOURCE_CONTINUE;  // The listener destroyed it.
   }
+  self->MaybeEnterDirect();
   return G_SOURCE_CONTINUE;
 }
 
@@ -421,6 +530,7 @@ void IceTransport::StartConsentTimer() {
 gboolean IceTransport::OnConsentTick(gpointer data) {
   auto* self = static_cast<IceTransport*>(data);
   const gint64 now = g_get_monotonic_time();
+  if (!self->direct_ && now >= self->direct_retry_us_) self->MaybeEnterDirect();
   if (self->received_) {
     self->received_ = false;
     self->last_received_us_ = now;

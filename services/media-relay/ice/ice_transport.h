@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "common/cwrap/gobject_ptr.h"
-#include "services/media-relay/worker/timer_queue.h"
+#include "services/media-relay/ice/ice_direct_path.h"
 #include "services/media-relay/ice/ice_types.h"
+#include "services/media-relay/worker/timer_queue.h"
 #include "services/media-relay/ice/nice_agent_ptr.h"
 
 namespace webrtc2sip::media {
@@ -36,7 +37,15 @@ namespace webrtc2sip::media {
 // datagram brings it back. The owner decides when to give up. (libnice 0.1.21's
 // CONSENT_FRESHNESS option does run in lite mode, but then the node sends checks of its own, with
 // a fixed timeout, and blocks sending for good on loss: not used.)
-class IceTransport {
+//
+// The media path: in lite mode, once a pair is selected and the agent has a single UDP socket,
+// the socket is read and written directly (IceDirectPath, on the worker's epoll set) and libnice's
+// socket sources are parked on a context that never runs. The direct path answers the browser's
+// checks itself; what needs the agent (a role conflict, an ICE restart) gives the socket back to
+// libnice, and the direct path resumes once a pair is selected again (or, when the selection did
+// not change, at the next consent tick). Like libnice's lite agent, the selected pair is kept
+// once chosen: a browser that moves to another pair is followed after an ICE restart.
+class IceTransport : private IceDirectPath::Owner {
  public:
   class Listener {
    public:
@@ -69,6 +78,8 @@ class IceTransport {
     bool controlling = false;  // Full ICE only (the node made the offer); lite is controlled.
     int rtp_buffsize = 65535;  // SO_RCVBUF/SO_SNDBUF of the agent's sockets; 0: system default.
     std::chrono::milliseconds consent_timeout{30000};
+    // The direct media path (see the class comment); off, libnice carries every datagram.
+    bool direct_path = true;
     std::string log_id;  // Session id, on every log line.
   };
 
@@ -76,13 +87,15 @@ class IceTransport {
     uint64_t received = 0;
     uint64_t sent = 0;
     uint64_t send_dropped = 0;  // No selected pair yet, socket buffer full, or a send error.
+    uint64_t direct_entered = 0;   // Times the media path went direct.
+    uint64_t direct_left = 0;      // Times it went back to libnice.
   };
 
   // nullptr (and `error`, when given, says why) when the agent cannot be made or no port of
   // the range can be bound.
   static std::unique_ptr<IceTransport> Create(GMainContext* context, const Options& options,
                                               Listener& listener, std::string* error = nullptr);
-  ~IceTransport();
+  ~IceTransport() override;
   IceTransport(const IceTransport&) = delete;
   IceTransport& operator=(const IceTransport&) = delete;
 
@@ -107,6 +120,9 @@ class IceTransport {
   // The latest state, which the listener may not have been told yet.
   IceState state() const { return state_; }
   const Stats& stats() const { return stats_; }
+  // The media path is direct (see above); its counters, when it is.
+  bool direct() const { return direct_ != nullptr; }
+  const IceDirectPath::Stats* direct_stats() const { return direct_ ? &direct_->stats() : nullptr; }
   // SO_RCVBUF the kernel applied to the agent's first socket (twice the request on Linux).
   int ReceiveBufferSize() const;
 
@@ -139,6 +155,14 @@ class IceTransport {
   void Queue(Event event);
   void StartConsentTimer();
   void ConsentRestored();
+  void Received(const uint8_t* data, size_t len);
+
+  // The direct media path: entered when lite, connected, a pair selected and one UDP socket;
+  // left for libnice's path by the direct path's request, Restart() and destruction.
+  void MaybeEnterDirect();
+  void LeaveDirect(std::string_view why);
+  void OnDirectPathData(const uint8_t* data, size_t len) override;
+  void OnDirectPathNeedsAgent(std::string_view why) override;
 
   GMainContextPtr context_;
   const Options options_;
@@ -158,6 +182,10 @@ class IceTransport {
   bool received_ = false;
   bool consent_lost_ = false;
   gint64 last_received_us_ = 0;
+
+  std::unique_ptr<IceDirectPath> direct_;
+  gint64 direct_retry_us_ = 0;   // After leaving, not before this (monotonic time).
+  bool selected_since_restart_ = true;  // A restart waits for libnice to select a pair again.
 
   Stats stats_;
 };

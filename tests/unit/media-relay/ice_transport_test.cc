@@ -6,9 +6,14 @@
 #include "services/media-relay/ice/ice_transport.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
+
+#include <optional>
 #include <random>
 
 #include "services/media-relay/net/socket_address.h"
@@ -214,6 +219,10 @@ TEST_F(IceTransportTest, LiteNodeConnectsToAPeerReflexiveBrowserAndCarriesDataBo
   EXPECT_EQ(node->stats().received, up.size());
   EXPECT_EQ(node->stats().sent, down.size());
   EXPECT_EQ(node->stats().send_dropped, 0u);
+  // That was the direct media path: libnice selected the pair, then let go of the socket.
+  EXPECT_TRUE(node->direct());
+  EXPECT_EQ(node->stats().direct_entered, 1u);
+  EXPECT_EQ(node->stats().direct_left, 0u);
 }
 
 TEST_F(IceTransportTest, LocalParametersAnnounceTheAdvertisedAddressWithTheBoundPort) {
@@ -453,6 +462,220 @@ TEST_F(IceTransportTest, GarbageDatagramsDoNotCrashOrReachTheListener) {
   ASSERT_TRUE(loop_.RunUntil([&] { return events_.received.size() == 1; }, 2s));
   EXPECT_EQ(events_.received[0], (Bytes{0x80, 0x7f}));
   close(raw);
+}
+
+// Another "browser" address: a plain UDP socket on 127.0.0.1 whose STUN is libnice's own STUN
+// library (not the node's codec), with the browser's credentials.
+class StunPeer {
+ public:
+  StunPeer(const IceParameters& node, std::pair<std::string, std::string> browser)
+      : node_ufrag_(node.ufrag), node_pwd_(node.pwd), browser_(std::move(browser)),
+        fd_(BindLoopback(0)) {
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    socklen_t length = sizeof(address_);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address_), &length);
+    stun_agent_init(&agent_, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                    static_cast<StunAgentUsageFlags>(STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS |
+                                                     STUN_AGENT_USAGE_USE_FINGERPRINT));
+  }
+  ~StunPeer() { close(fd_); }
+
+  // A check as a controlling browser makes it, signed with `password` (the node's, normally).
+  Bytes Check(bool nominate, const std::string& password, bool controlling = true) {
+    const std::string username = node_ufrag_ + ":" + browser_.first;
+    uint8_t buffer[1024];
+    StunMessage message;
+    const size_t len = stun_usage_ice_conncheck_create(
+        &agent_, &message, buffer, sizeof(buffer),
+        reinterpret_cast<const uint8_t*>(username.data()), username.size(),
+        reinterpret_cast<const uint8_t*>(password.data()), password.size(), nominate,
+        controlling, 1845501695, 0x5eed, nullptr, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    return Bytes(buffer, buffer + len);
+  }
+
+  void SendTo(const Bytes& bytes, uint16_t port) const {  // NOLINT: test helper.
+    const sockaddr_storage to = *ParseSocketAddress("127.0.0.1", port);
+    sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+           sizeof(sockaddr_in));
+  }
+
+  // Reads everything waiting: success responses to our checks (validated by libnice's STUN,
+  // their mapped address kept), checks from the node (answered as the browser would), and
+  // anything else.
+  void Poll() {
+    uint8_t buffer[2048];
+    sockaddr_storage from{};
+    socklen_t length = sizeof(from);
+    ssize_t n;
+    while ((n = recvfrom(fd_, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from),
+                         &length)) > 0) {
+      const Bytes bytes(buffer, buffer + n);
+      length = sizeof(from);
+      const std::string username = browser_.first + ":" + node_ufrag_;
+      StunDefaultValidaterData keys[2] = {
+          {reinterpret_cast<uint8_t*>(const_cast<char*>(username.data())), username.size(),
+           reinterpret_cast<uint8_t*>(const_cast<char*>(browser_.second.data())),
+           browser_.second.size()},
+          {nullptr, 0, nullptr, 0}};
+      StunMessage message;
+      if (stun_agent_validate(&agent_, &message, bytes.data(), bytes.size(),
+                              stun_agent_default_validater, keys) != STUN_VALIDATION_SUCCESS) {
+        other.push_back(bytes);
+        continue;
+      }
+      if (stun_message_get_class(&message) == STUN_RESPONSE) {
+        sockaddr_storage mapped{};
+        socklen_t mapped_length = sizeof(mapped);
+        if (stun_usage_ice_conncheck_process(&message, &mapped, &mapped_length,
+                                             STUN_USAGE_ICE_COMPATIBILITY_RFC5245) ==
+            STUN_USAGE_ICE_RETURN_SUCCESS) {
+          responses.push_back(mapped);
+        }
+        continue;
+      }
+      if (stun_message_get_class(&message) == STUN_REQUEST) {
+        uint8_t reply[1024];
+        size_t reply_length = sizeof(reply);
+        StunMessage response;
+        bool control = true;
+        if (stun_usage_ice_conncheck_create_reply(&agent_, &message, &response, reply,
+                                                  &reply_length, &from, sizeof(sockaddr_in),
+                                                  &control, 0x5eed,
+                                                  STUN_USAGE_ICE_COMPATIBILITY_RFC5245) ==
+            STUN_USAGE_ICE_RETURN_SUCCESS) {
+          sendto(fd_, reply, reply_length, 0, reinterpret_cast<const sockaddr*>(&from),
+                 sizeof(sockaddr_in));
+          ++checks_answered;
+        }
+        continue;
+      }
+      other.push_back(bytes);
+    }
+  }
+
+  uint16_t port() const { return GetPort(address_); }
+  const sockaddr_storage& address() const { return address_; }
+
+  std::vector<sockaddr_storage> responses;
+  int checks_answered = 0;
+  std::vector<Bytes> other;
+
+ private:
+  std::string node_ufrag_;
+  std::string node_pwd_;
+  std::pair<std::string, std::string> browser_;  // ufrag, pwd
+  int fd_;
+  sockaddr_storage address_{};
+  StunAgent agent_{};
+};
+
+TEST_F(IceTransportTest, DirectPathAnswersChecksAndKeepsTheSelectedPair) {
+  auto node = MakeNode(NodeOptions());
+  ASSERT_TRUE(node);
+  BrowserPeer browser(loop_.context());
+  ASSERT_TRUE(Connect(*node, browser));
+  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  const IceParameters local = node->LocalParameters();
+  const uint16_t node_port = local.candidates.at(0).port;
+  StunPeer peer(local, browser.Credentials());
+
+  // A check from another address: answered on the direct path, and libnice's STUN finds the
+  // answer sound, with the address it was sent from in it.
+  peer.SendTo(peer.Check(false, local.pwd), node_port);
+  ASSERT_TRUE(loop_.RunUntil([&] { peer.Poll(); return !peer.responses.empty(); }, 2s));
+  EXPECT_TRUE(SameSocketAddress(peer.responses.at(0), peer.address()));
+  ASSERT_TRUE(node->direct());
+  EXPECT_EQ(node->direct_stats()->checks_answered, 1u);
+
+  // The wrong password, or a username for someone else: no answer, counted, still direct.
+  peer.SendTo(peer.Check(false, local.pwd + "x"), node_port);
+  StunPeer stranger(IceParameters{"other", local.pwd, {}, false}, browser.Credentials());
+  stranger.SendTo(stranger.Check(false, local.pwd), node_port);
+  loop_.RunFor(200ms);
+  peer.Poll();
+  stranger.Poll();
+  EXPECT_EQ(peer.responses.size(), 1u);
+  EXPECT_TRUE(stranger.responses.empty());
+  ASSERT_TRUE(node->direct());
+  EXPECT_EQ(node->direct_stats()->stun_dropped, 2u);
+  EXPECT_EQ(node->direct_stats()->checks_answered, 1u);
+
+  // A nomination of the other pair is answered, and the selection kept (libnice's lite agent
+  // does the same): media still goes to the browser, and only the browser's is taken.
+  const size_t pairs_before = events_.pairs.size();
+  peer.SendTo(peer.Check(true, local.pwd), node_port);
+  ASSERT_TRUE(loop_.RunUntil([&] { peer.Poll(); return peer.responses.size() == 2; }, 2s));
+  EXPECT_TRUE(node->direct());
+  EXPECT_EQ(events_.pairs.size(), pairs_before);
+  const Bytes down = {0x80, 0x11, 0x22};
+  ASSERT_TRUE(node->Send(down.data(), down.size()));
+  ASSERT_TRUE(loop_.RunUntil([&] { return !browser.received.empty(); }, 2s));
+  EXPECT_EQ(browser.received.back(), down);
+  const size_t received_before = events_.received.size();
+  peer.SendTo({0x80, 0x33}, node_port);
+  ASSERT_TRUE(browser.Send({0x80, 0x44}));
+  ASSERT_TRUE(loop_.RunUntil([&] { return events_.received.size() > received_before; }, 2s));
+  loop_.RunFor(100ms);
+  ASSERT_EQ(events_.received.size(), received_before + 1);
+  EXPECT_EQ(events_.received.back(), (Bytes{0x80, 0x44}));
+  EXPECT_EQ(node->direct_stats()->unknown_source, 1u);
+  peer.Poll();
+  EXPECT_TRUE(peer.other.empty());  // Nothing but answers went to the other address.
+}
+
+TEST_F(IceTransportTest, RoleConflictGoesBackToLibniceThenDirectAgain) {
+  auto node = MakeNode(NodeOptions());
+  ASSERT_TRUE(node);
+  BrowserPeer browser(loop_.context());
+  ASSERT_TRUE(Connect(*node, browser));
+  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  const IceParameters local = node->LocalParameters();
+  StunPeer peer(local, browser.Credentials());
+  // A check from an agent that thinks it is controlled too: libnice's to resolve.
+  peer.SendTo(peer.Check(false, local.pwd, /*controlling=*/false), local.candidates.at(0).port);
+  ASSERT_TRUE(loop_.RunUntil([&] { return !node->direct(); }, 2s));
+  EXPECT_EQ(node->stats().direct_left, 1u);
+  // Media flows through libnice meanwhile.
+  ASSERT_TRUE(browser.Send({0x80, 0x01}));
+  ASSERT_TRUE(loop_.RunUntil([&] { return !events_.received.empty(); }, 2s));
+  // The selection did not change: direct again at a consent tick after a second.
+  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 3s));
+  EXPECT_EQ(node->stats().direct_entered, 2u);
+  ASSERT_TRUE(browser.Send({0x80, 0x02}));
+  ASSERT_TRUE(loop_.RunUntil([&] { return events_.received.size() == 2; }, 2s));
+}
+
+TEST_F(IceTransportTest, RestartLeavesTheDirectPathUntilAPairIsSelectedAgain) {
+  auto node = MakeNode(NodeOptions());
+  ASSERT_TRUE(node);
+  BrowserPeer browser(loop_.context());
+  ASSERT_TRUE(Connect(*node, browser));
+  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  ASSERT_TRUE(node->Restart());
+  EXPECT_FALSE(node->direct());
+  // Consent ticks pass: the old pair is not taken back while the restart is pending.
+  loop_.RunFor(1500ms);
+  EXPECT_FALSE(node->direct());
+  browser.Restart();
+  const size_t pairs_before = events_.pairs.size();
+  browser.SetRemote(node->LocalParameters());
+  const auto [ufrag, pwd] = browser.Credentials();
+  ASSERT_TRUE(node->SetRemote(ufrag, pwd, {}));
+  ASSERT_TRUE(loop_.RunUntil(
+      [&] { return events_.pairs.size() > pairs_before && node->direct(); }, 5s));
+  EXPECT_EQ(node->stats().direct_entered, 2u);
+}
+
+TEST_F(IceTransportTest, FullIceKeepsLibnicesPath) {
+  IceTransport::Options options = NodeOptions();
+  options.lite = false;
+  auto node = MakeNode(options);
+  ASSERT_TRUE(node);
+  BrowserPeer browser(loop_.context());
+  ASSERT_TRUE(Connect(*node, browser));
+  loop_.RunFor(1200ms);
+  EXPECT_FALSE(node->direct());
+  EXPECT_EQ(node->stats().direct_entered, 0u);
 }
 
 // Destroying the transport from each of its callbacks: no crash, nothing delivered after.
