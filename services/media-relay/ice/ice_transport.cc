@@ -127,7 +127,7 @@ struct IceTransport::Link {
   IceTransport* owner;
 };
 
-// Delivers queued events on their own loop turn (ready time 0 when there are some). GLib holds a
+// Delivers queued events on their own loop turn (attached only while there are some). GLib holds a
 // reference while it dispatches, so g_source_is_destroyed() tells whether a listener destroyed
 // the transport.
 struct IceTransport::EventSource {
@@ -194,15 +194,6 @@ bool IceTransport::Init(std::string* error) {
   signal_handlers_.push_back(
       g_signal_connect(agent, "new-selected-pair-full", G_CALLBACK(&OnNiceSelectedPair), link_));
   nice_agent_attach_recv(agent, stream_id_, kComponent, context_.get(), &OnNiceRecv, link_);
-
-  static GSourceFuncs funcs = {nullptr, nullptr, &IceTransport::DispatchEvents,
-                               nullptr, nullptr, nullptr};
-  GSource* source = g_source_new(&funcs, sizeof(EventSource));
-  reinterpret_cast<EventSource*>(source)->owner = this;
-  g_source_set_name(source, "webrtc2sip ice events");
-  g_source_set_ready_time(source, -1);
-  g_source_attach(source, context_.get());
-  event_source_.reset(source);
 
   // Host candidates are gathered synchronously: the sockets exist when this returns.
   if (!nice_agent_gather_candidates(agent, stream_id_)) {
@@ -495,7 +486,17 @@ void IceTransport::UpdateState() {
 
 void IceTransport::Queue(Event event) {
   events_.push_back(std::move(event));
-  g_source_set_ready_time(event_source_.get(), 0);
+  if (event_source_) return;
+  // Attached only while events wait: GLib walks every source of the worker's context on each
+  // wake-up, so an idle one per session costs every packet of the worker.
+  static GSourceFuncs funcs = {nullptr, nullptr, &IceTransport::DispatchEvents,
+                               nullptr, nullptr, nullptr};
+  GSource* source = g_source_new(&funcs, sizeof(EventSource));
+  reinterpret_cast<EventSource*>(source)->owner = this;
+  g_source_set_name(source, "webrtc2sip ice events");
+  g_source_set_ready_time(source, 0);
+  g_source_attach(source, context_.get());
+  event_source_.reset(source);
 }
 
 gboolean IceTransport::DispatchEvents(GSource* source, GSourceFunc, gpointer) {
@@ -510,10 +511,15 @@ gboolean IceTransport::DispatchEvents(GSource* source, GSourceFunc, gpointer) {
     } else {
       self->listener_.OnIceSelectedPair(event.local, event.remote);
     }
-    if (g_source_is_destroyed(source)) return G_SOURCE_CONTINUE;  // The listener destroyed it.
+    if (g_source_is_destroyed(source)) return G_SOURCE_REMOVE;  // The listener destroyed it.
   }
   self->MaybeEnterDirect();
-  return G_SOURCE_CONTINUE;
+  if (!self->events_.empty()) {
+    g_source_set_ready_time(source, 0);  // Queued by the listener: next turn.
+    return G_SOURCE_CONTINUE;
+  }
+  self->event_source_.reset();  // GLib holds the source until this dispatch returns.
+  return G_SOURCE_REMOVE;
 }
 
 void IceTransport::StartConsentTimer() {

@@ -1,6 +1,7 @@
 #include "services/media-relay/net/socket_poller.h"
 
 #include <sys/epoll.h>
+#include <time.h>
 
 #include <array>
 
@@ -9,8 +10,10 @@
 namespace webrtc2sip::media {
 namespace {
 
-// Ready sockets taken per epoll_wait; more wait for the next turn of the loop.
+// Ready sockets taken per epoll_wait.
 constexpr int kEventsPerTurn = 64;
+// How long one batching turn may keep the loop from its other sources.
+constexpr std::chrono::microseconds kMaxBatchingTurn{2000};
 
 uint64_t TokenOf(uint32_t index, uint32_t generation) {
   return (static_cast<uint64_t>(generation) << 32) | index;
@@ -102,11 +105,22 @@ gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
   // Kept alive for the whole turn: the last socket may go away from a handler.
   std::shared_ptr<SocketPoller> poller = reinterpret_cast<Source*>(source)->poller->shared_from_this();
   std::array<epoll_event, kEventsPerTurn> events;
-  const int count = epoll_wait(poller->epoll_.get(), events.data(), kEventsPerTurn, 0);
-  for (int i = 0; i < count; ++i) {
-    // A handler earlier in this turn may have removed this one: the token says.
-    const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
-    if (slot) slot->handler->OnReadable();
+  const auto window = poller->batch_window_;
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    const int count = epoll_wait(poller->epoll_.get(), events.data(), kEventsPerTurn, 0);
+    for (int i = 0; i < count; ++i) {
+      // A handler earlier in this turn may have removed this one: the token says.
+      const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
+      if (slot) slot->handler->OnReadable();
+    }
+    if (count <= 0 || window.count() == 0) break;
+    if (std::chrono::steady_clock::now() - start >= kMaxBatchingTurn) break;
+    if (count < kEventsPerTurn) {
+      // Let the next packets gather. The worker is idle meanwhile: no CPU is spent waiting.
+      const timespec pause{0, static_cast<long>(window.count()) * 1000};
+      nanosleep(&pause, nullptr);
+    }
   }
   return G_SOURCE_CONTINUE;
 }

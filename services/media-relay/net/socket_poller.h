@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -47,6 +48,12 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
 
   size_t size() const { return live_; }
 
+  // Batching (media_relay.packet_batch_us): after a turn that found ready sockets, wait
+  // `window` and look again, until a look finds none or the turn has run for about 2 ms (the
+  // worker's timers and control calls wait meanwhile). Each wake-up of the loop costs about as
+  // much as relaying a few packets; batching makes one serve several. Zero: no waiting.
+  void SetBatchWindow(std::chrono::microseconds window) { batch_window_ = window; }
+
  private:
   struct Source;
   struct Slot {
@@ -65,6 +72,7 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   size_t live_ = 0;
+  std::chrono::microseconds batch_window_{0};
 };
 
 }  // namespace webrtc2sip::media

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "common/metrics/registry.h"
 #include "services/media-relay/net/socket_address.h"
 
@@ -84,11 +87,7 @@ UdpSocket::UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& liste
     : fd_(std::move(fd)),
       local_address_(local),
       listener_(listener),
-      options_(options),
-      buffers_(options.batch * options.max_datagram),
-      iovecs_(options.batch),
-      senders_(options.batch),
-      headers_(options.batch) {}
+      options_(options) {}
 
 UdpSocket::~UdpSocket() {
   // Unregistered before the fd closes: no call reaches this socket again, and a read in progress
@@ -118,19 +117,58 @@ void UdpSocket::OnReadable() {
   }
 }
 
-bool UdpSocket::ReadBatch(SocketPoller& poller, uint64_t token) {
-  const size_t slots = options_.batch;
-  for (size_t i = 0; i < slots; ++i) {
-    iovecs_[i] = {buffers_.data() + i * options_.max_datagram, options_.max_datagram};
-    headers_[i].msg_hdr = {};
-    headers_[i].msg_hdr.msg_name = &senders_[i];
-    headers_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    headers_[i].msg_hdr.msg_iov = &iovecs_[i];
-    headers_[i].msg_hdr.msg_iovlen = 1;
-    headers_[i].msg_len = 0;
+namespace {
+
+// The receive side of recvmmsg for every socket read on this thread: `batch` slots of
+// `datagram` bytes, grown (only) when a socket asks for more. In use during one ReadBatch.
+struct ReceiveScratch {
+  std::vector<uint8_t> buffers;
+  std::vector<iovec> iovecs;
+  std::vector<sockaddr_storage> senders;
+  std::vector<mmsghdr> headers;
+  size_t batch = 0;
+  size_t stride = 0;
+  bool busy = false;
+
+  void Fit(size_t want_batch, size_t want_datagram) {
+    if (want_batch <= batch && want_datagram <= stride) return;
+    batch = std::max(batch, want_batch);
+    stride = std::max(stride, want_datagram);
+    buffers.assign(batch * stride, 0);
+    iovecs.assign(batch, {});
+    senders.assign(batch, {});
+    headers.assign(batch, {});
+    for (size_t i = 0; i < batch; ++i) {
+      iovecs[i].iov_base = buffers.data() + i * stride;
+      headers[i].msg_hdr.msg_name = &senders[i];
+      headers[i].msg_hdr.msg_iov = &iovecs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+    }
   }
-  const int count =
-      recvmmsg(fd_.get(), headers_.data(), static_cast<unsigned>(slots), MSG_DONTWAIT, nullptr);
+
+  static ReceiveScratch& ForThread() {
+    thread_local ReceiveScratch scratch;
+    return scratch;
+  }
+};
+
+}  // namespace
+
+bool UdpSocket::ReadBatch(SocketPoller& poller, uint64_t token) {
+  ReceiveScratch& scratch = ReceiveScratch::ForThread();
+  if (scratch.busy) [[unlikely]] {
+    return false;  // A listener read inside a read: the fd stays readable, the loop comes back.
+  }
+  const size_t slots = options_.batch;
+  scratch.Fit(slots, options_.max_datagram);
+  for (size_t i = 0; i < slots; ++i) {
+    // What the kernel changes, and this socket's own datagram limit.
+    scratch.iovecs[i].iov_len = options_.max_datagram;
+    scratch.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    scratch.headers[i].msg_hdr.msg_flags = 0;
+  }
+  const int count = recvmmsg(fd_.get(), scratch.headers.data(), static_cast<unsigned>(slots),
+                             MSG_DONTWAIT, nullptr);
   if (count <= 0) {
     if (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       // E.g. a pending ICMP error; reading clears it.
@@ -139,18 +177,23 @@ bool UdpSocket::ReadBatch(SocketPoller& poller, uint64_t token) {
     }
     return false;
   }
+  struct Busy {
+    bool& flag;
+    explicit Busy(bool& f) : flag(f) { flag = true; }
+    ~Busy() { flag = false; }
+  } busy(scratch.busy);
   const bool drained = static_cast<size_t>(count) < slots;
   for (int i = 0; i < count; ++i) {
-    const msghdr& header = headers_[i].msg_hdr;
+    const msghdr& header = scratch.headers[i].msg_hdr;
     if ((header.msg_flags & MSG_TRUNC) != 0) {
       ++stats_.truncated;
       UdpMetrics::Get().truncated.Inc();
       continue;
     }
     ++stats_.received;
-    sockaddr_storage& from = senders_[i];
+    sockaddr_storage& from = scratch.senders[i];
     UnmapV4(from);
-    listener_.OnUdpPacket(*this, buffers_.data() + i * options_.max_datagram, headers_[i].msg_len,
+    listener_.OnUdpPacket(*this, scratch.buffers.data() + i * scratch.stride, scratch.headers[i].msg_len,
                           from);
     if (!poller.Alive(token)) return false;  // The listener destroyed this socket.
   }

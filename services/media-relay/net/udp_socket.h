@@ -18,8 +18,10 @@
 
 namespace webrtc2sip::media {
 
-// Reads every datagram as soon as it arrives (recvmmsg, in batches, into buffers allocated once)
-// and hands it to its Listener; sends without ever blocking. Created, used and destroyed on the
+// Reads every datagram as soon as it arrives (recvmmsg, in batches) and hands it to its
+// Listener; sends without ever blocking. The receive buffers belong to the thread, not the
+// socket: every socket of a worker reads into the same few kilobytes, which stay in cache (a
+// datagram is the listener's during its call only), instead of each holding a batch of its own. Created, used and destroyed on the
 // thread that runs its GMainContext. Nothing on the packet path allocates, logs or throws.
 class UdpSocket final : public SocketPoller::Handler {
  public:
@@ -93,11 +95,6 @@ class UdpSocket final : public SocketPoller::Handler {
   const Options options_;
   Stats stats_;
 
-  // Preallocated receive state: `batch` slots of `max_datagram` bytes.
-  std::vector<uint8_t> buffers_;
-  std::vector<iovec> iovecs_;
-  std::vector<sockaddr_storage> senders_;
-  std::vector<mmsghdr> headers_;
 
   std::shared_ptr<SocketPoller> poller_;
   uint64_t token_ = 0;

@@ -1,6 +1,9 @@
 #include "services/media-relay/worker/worker.h"
 
 #include <pthread.h>
+#include <sys/prctl.h>
+
+#include "services/media-relay/net/socket_poller.h"
 
 namespace webrtc2sip::media {
 namespace {
@@ -18,8 +21,9 @@ void FreeTask(gpointer data) { delete static_cast<Task*>(data); }
 
 }  // namespace
 
-Worker::Worker(int index)
+Worker::Worker(int index, std::chrono::microseconds batch_window)
     : index_(index),
+      batch_window_(batch_window),
       context_(g_main_context_new()),
       loop_(g_main_loop_new(context_.get(), FALSE)),
       thread_([this] { Run(); }) {}
@@ -33,10 +37,18 @@ void Worker::Run() {
   const std::string name = "media-worker-" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   g_main_context_push_thread_default(context_.get());
+  // The poller lives as long as the loop runs; the batching pause is short, so the thread's
+  // timer slack (50 us by default) is brought down to keep it close to what was asked.
+  std::shared_ptr<SocketPoller> poller = SocketPoller::ForContext(context_.get());
+  if (poller && batch_window_.count() > 0) {
+    poller->SetBatchWindow(batch_window_);
+    prctl(PR_SET_TIMERSLACK, 5000UL, 0UL, 0UL, 0UL);
+  }
   g_main_loop_run(loop_.get());
   // Run what was posted before the quit, so nothing waits forever.
   while (g_main_context_iteration(context_.get(), FALSE)) {
   }
+  poller.reset();
   g_main_context_pop_thread_default(context_.get());
 }
 

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -19,7 +20,8 @@ namespace webrtc2sip::media {
 
 class Worker {
  public:
-  explicit Worker(int index);
+  // `batch_window`: media_relay.packet_batch_us, for the worker's socket poller.
+  explicit Worker(int index, std::chrono::microseconds batch_window = {});
   ~Worker();  // stops the loop and joins the thread
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -51,6 +53,7 @@ class Worker {
   void Run();
 
   const int index_;
+  const std::chrono::microseconds batch_window_;
   CPtr<GMainContext, g_main_context_unref> context_;
   CPtr<GMainLoop, g_main_loop_unref> loop_;
   std::thread thread_;

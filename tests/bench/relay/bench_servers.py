@@ -99,7 +99,8 @@ class Server:
 class MediaRelay(Server):
     name = "media-relay"
 
-    def __init__(self, binary, python_dir, workers, cpus, nice=0, log_level="warn"):
+    def __init__(self, binary, python_dir, workers, cpus, nice=0, log_level="warn",
+                 batch_us=None):
         sys.path.insert(0, python_dir)
         import grpc
         from webrtc2sip.media.v1 import media_relay_pb2 as pb
@@ -118,6 +119,8 @@ class MediaRelay(Server):
                 "drain_deadline_seconds": 0,  # SIGTERM ends it at once
             },
         }
+        if batch_us is not None:
+            config["media_relay"]["packet_batch_us"] = batch_us
         fd, self.config_path = tempfile.mkstemp(prefix="relay-bench-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             yaml.safe_dump(config, f)

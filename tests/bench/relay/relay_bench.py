@@ -41,13 +41,18 @@ class ServerKind:
 
     def __init__(self, name):
         self.name = name
+        self.batch_us = None  # the relay's media_relay.packet_batch_us; None: its default
         if name == "direct":
             self.kind, self.threads = "direct", 0
         else:
-            kind, _, threads = name.partition("-")
-            if kind not in ("relay", "rtpengine") or threads[:1] not in ("w", "t"):
-                raise ValueError(f"unknown server {name}: relay-wN, rtpengine-tN or direct")
+            kind, _, rest = name.partition("-")
+            threads, _, batch = rest.partition("-")
+            if (kind not in ("relay", "rtpengine") or threads[:1] not in ("w", "t")
+                    or (batch and (kind != "relay" or batch[:1] != "b"))):
+                raise ValueError(f"unknown server {name}: relay-wN[-bUS], rtpengine-tN or direct")
             self.kind, self.threads = kind, int(threads[1:])
+            if batch:
+                self.batch_us = int(batch[1:])
 
     @property
     def keying(self):
@@ -64,7 +69,8 @@ class ServerKind:
         cpus = self.cpus(args.pin)
         if self.kind == "relay":
             return bench_servers.MediaRelay(args.relay_bin, os.path.join(args.build_dir, "python"),
-                                            self.threads, cpus, args.nice)
+                                            self.threads, cpus, args.nice,
+                                            batch_us=self.batch_us)
         if self.kind == "rtpengine":
             return bench_servers.Rtpengine(args.rtpengine, self.threads, cpus, args.nice)
         return None
@@ -308,7 +314,8 @@ def main():
                    "(default: BUILD_DIR/tests/bench/relay)")
     p.add_argument("--rtpengine", default="/usr/bin/rtpengine")
     p.add_argument("--quick", action="store_true", help="smoke run, about a minute")
-    p.add_argument("--servers", help="comma-separated: relay-wN, rtpengine-tN, direct "
+    p.add_argument("--servers", help="comma-separated: relay-wN (relay-wN-bUS: with "
+                   "media_relay.packet_batch_us=US), rtpengine-tN, direct "
                    "(default: relay-w1,rtpengine-t1,relay-w2,rtpengine-t2,direct; "
                    "quick: relay-w1,rtpengine-t1)")
     p.add_argument("--sessions", help="session counts, rising "

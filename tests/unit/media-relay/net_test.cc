@@ -368,6 +368,136 @@ TEST(UdpSocketTest, SocketsOfOneContextShareOnePoller) {
   EXPECT_EQ(poller->size(), 0u);
 }
 
+// The receive buffers belong to the thread: sockets of different datagram limits read into the
+// same area, each keeps its own limit, and every datagram is intact.
+TEST(UdpSocketTest, SocketsOfOneThreadShareReceiveBuffersSafely) {
+  TestLoop loop;
+  Receiver small_events;
+  Receiver large_events;
+  UdpSocket::Options small_options;
+  small_options.max_datagram = 1500;
+  small_options.batch = 4;
+  UdpSocket::Options large_options;
+  large_options.max_datagram = 4000;
+  auto small = UdpSocket::Bind(Loopback(0), loop.context(), small_events, small_options);
+  auto large = UdpSocket::Bind(Loopback(0), loop.context(), large_events, large_options);
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), small_events, {});
+  ASSERT_TRUE(small && large && sender);
+  std::vector<Bytes> to_small;
+  std::vector<Bytes> to_large;
+  for (uint8_t i = 0; i < 20; ++i) {
+    to_small.push_back(Pattern(100 + i * 60u, i));
+    to_large.push_back(Pattern(1400 + i * 120u, static_cast<uint8_t>(i + 100)));
+    ASSERT_TRUE(sender->SendTo(to_small.back().data(), to_small.back().size(), small->local_address()));
+    ASSERT_TRUE(sender->SendTo(to_large.back().data(), to_large.back().size(), large->local_address()));
+  }
+  ASSERT_TRUE(loop.RunUntil(
+      [&] { return small_events.packets.size() == 20 && large_events.packets.size() == 20; }, 2s));
+  EXPECT_EQ(small_events.packets, to_small);  // All under 1500 bytes.
+  EXPECT_EQ(large_events.packets, to_large);  // Up to 3680 bytes.
+  const Bytes too_long = Pattern(1600, 9);
+  ASSERT_TRUE(sender->SendTo(too_long.data(), too_long.size(), small->local_address()));
+  ASSERT_TRUE(sender->SendTo(too_long.data(), too_long.size(), large->local_address()));
+  ASSERT_TRUE(loop.RunUntil([&] { return large_events.packets.size() == 21; }, 2s));
+  loop.RunFor(50ms);
+  EXPECT_EQ(small->stats().truncated, 1u);  // Its own limit, not the larger socket's.
+  EXPECT_EQ(small_events.packets.size(), 20u);
+  EXPECT_EQ(large_events.packets.back(), too_long);
+}
+
+// A GSource that is ready on every loop iteration and counts them.
+struct IterationCounter {
+  explicit IterationCounter(GMainContext* context) {
+    static GSourceFuncs funcs = {
+        [](GSource*, gint* timeout) -> gboolean {
+          *timeout = 0;
+          return TRUE;
+        },
+        nullptr,
+        [](GSource* counted, GSourceFunc, gpointer) -> gboolean {
+          ++reinterpret_cast<Source*>(counted)->count;
+          return G_SOURCE_CONTINUE;
+        },
+        nullptr, nullptr, nullptr};
+    source = reinterpret_cast<Source*>(g_source_new(&funcs, sizeof(Source)));
+    source->count = 0;
+    g_source_attach(&source->base, context);
+  }
+  ~IterationCounter() {
+    g_source_destroy(&source->base);
+    g_source_unref(&source->base);
+  }
+  int count() const { return source->count; }
+  struct Source {
+    GSource base;
+    int count;
+  };
+  Source* source;
+};
+
+// With a batch window, a datagram that arrives while the poller pauses after serving one is
+// served in the same turn of the loop; without, in the next one.
+TEST(SocketPollerTest, BatchWindowServesWhatArrivesDuringThePauseInTheSameTurn) {
+  for (const auto window : {std::chrono::microseconds(0), std::chrono::microseconds(20000)}) {
+    TestLoop loop;
+    auto poller = SocketPoller::ForContext(loop.context());
+    poller->SetBatchWindow(window);
+    IterationCounter iterations(loop.context());
+    Receiver first_events;
+    Receiver second_events;
+    auto first = UdpSocket::Bind(Loopback(0), loop.context(), first_events, {});
+    auto second = UdpSocket::Bind(Loopback(0), loop.context(), second_events, {});
+    auto sender = UdpSocket::Bind(Loopback(0), loop.context(), first_events, {});
+    ASSERT_TRUE(first && second && sender);
+    int first_at = -1;
+    int second_at = -1;
+    // Serving the first sends the second's datagram: it is ready once this listener returns.
+    first_events.on_packet = [&] {
+      first_at = iterations.count();
+      const uint8_t byte = 2;
+      sender->SendTo(&byte, 1, second->local_address());
+    };
+    second_events.on_packet = [&] { second_at = iterations.count(); };
+    const uint8_t byte = 1;
+    ASSERT_TRUE(sender->SendTo(&byte, 1, first->local_address()));
+    ASSERT_TRUE(loop.RunUntil([&] { return second_at >= 0; }, 2s));
+    if (window.count() > 0) {
+      EXPECT_EQ(second_at, first_at);
+    } else {
+      EXPECT_GT(second_at, first_at);
+    }
+  }
+}
+
+// Sockets that never go quiet (two echoing each other) do not keep a batching poller from
+// returning to the loop: the worker's timers still run.
+TEST(SocketPollerTest, BatchingTurnEndsUnderEndlessTraffic) {
+  TestLoop loop;
+  SocketPoller::ForContext(loop.context())->SetBatchWindow(std::chrono::microseconds(50));
+  Receiver a_events;
+  Receiver b_events;
+  a_events.echo = true;
+  b_events.echo = true;
+  auto a = UdpSocket::Bind(Loopback(0), loop.context(), a_events, {});
+  auto b = UdpSocket::Bind(Loopback(0), loop.context(), b_events, {});
+  ASSERT_TRUE(a && b);
+  const uint8_t byte = 5;
+  ASSERT_TRUE(a->SendTo(&byte, 1, b->local_address()));
+  bool fired = false;
+  GSource* timer = g_timeout_source_new(10);
+  g_source_set_callback(
+      timer, [](gpointer flag) -> gboolean {
+        *static_cast<bool*>(flag) = true;
+        return G_SOURCE_REMOVE;
+      },
+      &fired, nullptr);
+  g_source_attach(timer, loop.context());
+  ASSERT_TRUE(loop.RunUntil([&] { return fired; }, 2s));
+  EXPECT_GT(a_events.packets.size() + b_events.packets.size(), 10u);  // Traffic went on.
+  g_source_destroy(timer);
+  g_source_unref(timer);
+}
+
 // A listener that destroys another socket whose datagram is ready in the same turn: that socket
 // is never called.
 TEST(UdpSocketTest, SocketDestroyedByAnotherInTheSameTurnIsNotCalled) {
