@@ -423,6 +423,26 @@ class OutgoingCall(RelayTestCase):
         ended = await self.relay.wait_event(sid, pb.SESSION_EVENT_ENDED)
         self.assertEqual(ended.reason, "deleted")
 
+    async def test_consent_checks_answered_on_the_direct_media_path(self):
+        # Once ICE has selected the pair, the relay reads the socket itself and answers the
+        # browser's consent checks (RFC 7675; aiortc sends one every 4-6 s and closes after six
+        # unanswered) with its own STUN: aiortc stays connected and media keeps flowing.
+        call = await self.new_call()
+        await call.outgoing()
+        await call.connected()
+        call.start_legacy_media()
+        await call.wait_media()
+        name = "webrtc2sip_media_ice_checks_answered_total"
+        answered = await asyncio.to_thread(self.relay.metric, name)
+        deadline = time.monotonic() + 15
+        while await asyncio.to_thread(self.relay.metric, name) < answered + 2:
+            self.assertLess(time.monotonic(), deadline,
+                            f"no consent check answered on the direct path\n{self.relay.tail()}")
+            await asyncio.sleep(0.5)
+        self.assertEqual(call.browser.pc.iceConnectionState, "completed")
+        await call.wait_media(legacy_since=len(call.legacy.received),
+                              browser_since=len(call.browser.frames))
+
     async def test_hold_and_resume_by_legacy_reoffer(self):
         call = await self.new_call()
         await call.outgoing()
