@@ -5,8 +5,8 @@
 //  - the request the browser (controlling) sends, nominating at once with USE-CANDIDATE;
 //  - the success response to the relay's own checks (libnice sends triggered checks even as a
 //    lite agent, and only selects the pair once they are answered).
-// Messages carry MESSAGE-INTEGRITY and FINGERPRINT. No socket; no allocation after
-// construction.
+// Messages carry MESSAGE-INTEGRITY and FINGERPRINT; the encoding is the relay's own STUN codec
+// (services/media-relay/ice/stun_message.h). No socket; no allocation after construction.
 
 #include <netinet/in.h>
 
@@ -27,7 +27,7 @@ bool IsStunBindingRequest(std::span<const uint8_t> datagram);
 
 class StunBindingRequest {
  public:
-  static constexpr size_t kMaxSize = 256;
+  static constexpr size_t kMaxSize = 320;
   using TransactionId = std::array<uint8_t, 12>;
 
   // `username` is "remoteUfrag:localUfrag"; `password` the remote (relay's) ice-pwd.
