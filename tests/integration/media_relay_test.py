@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
 import audioop  # noqa: E402
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -34,6 +35,7 @@ from webrtc2sip.media.v1 import media_relay_pb2 as pb  # noqa: E402
 from webrtc2sip.media.v1 import media_relay_pb2_grpc as rpc  # noqa: E402
 
 import aiortc_peer  # noqa: E402  (patches aioice to loopback before aiortc loads)
+import aioice.stun  # noqa: E402
 import rtp_peer  # noqa: E402
 import sdp_min  # noqa: E402
 
@@ -425,11 +427,13 @@ class OutgoingCall(RelayTestCase):
 
     async def test_consent_checks_answered_on_the_direct_media_path(self):
         # Once ICE has selected the pair, the relay reads the socket itself and answers the
-        # browser's consent checks (RFC 7675; aiortc sends one every 4-6 s and closes after six
-        # unanswered) with its own STUN: aiortc stays connected and media keeps flowing.
+        # browser's consent checks (RFC 7675; aiortc sends one every 4-6 s) with its own STUN:
+        # aioice's parser accepts every answer (integrity with the relay's ice-pwd, fingerprint),
+        # aiortc stays connected and media keeps flowing.
         call = await self.new_call()
         await call.outgoing()
         await call.connected()
+        aiortc_peer.STUN_RESPONSES.clear()
         call.start_legacy_media()
         await call.wait_media()
         name = "webrtc2sip_media_ice_checks_answered_total"
@@ -440,6 +444,13 @@ class OutgoingCall(RelayTestCase):
                             f"no consent check answered on the direct path\n{self.relay.tail()}")
             await asyncio.sleep(0.5)
         self.assertEqual(call.browser.pc.iceConnectionState, "completed")
+        pwd = re.search(r"a=ice-pwd:(\S+)", call.answer_sdp).group(1).encode()
+        responses = list(aiortc_peer.STUN_RESPONSES)
+        self.assertGreaterEqual(len(responses), 2)
+        for data in responses:
+            message = aioice.stun.parse_message(data, integrity_key=pwd)  # raises when unsound
+            self.assertEqual(message.message_class, aioice.stun.Class.RESPONSE)
+            self.assertEqual(message.attributes["XOR-MAPPED-ADDRESS"][0], "127.0.0.1")
         await call.wait_media(legacy_since=len(call.legacy.received),
                               browser_since=len(call.browser.frames))
 

@@ -82,8 +82,19 @@ void IceDirectPath::OnUdpPacket(UdpSocket&, const uint8_t* data, size_t len,
   owner_.OnDirectPathData(data, len);  // Last: the owner may destroy this path.
 }
 
+void IceDirectPath::HandBack(std::string_view why) {
+  if (handing_back_) return;
+  handing_back_ = true;
+  owner_.OnDirectPathNeedsAgent(why);
+}
+
 void IceDirectPath::OnStun(const uint8_t* data, size_t len, const sockaddr_storage& from) {
   auto& metrics = DirectPathMetrics::Get();
+  if (handing_back_) {
+    ++stats_.stun_dropped;  // libnice's now: the browser retransmits.
+    metrics.stun_other.Inc();
+    return;
+  }
   const std::span<const uint8_t> datagram(data, len);
   stun::Message message;
   if (stun::Parse(datagram, message) != stun::ParseResult::kOk) {
@@ -106,12 +117,15 @@ void IceDirectPath::OnStun(const uint8_t* data, size_t len, const sockaddr_stora
     return;
   }
   if (message.ice_controlled) {
-    owner_.OnDirectPathNeedsAgent("role conflict");  // Both controlled: libnice resolves it.
+    HandBack("role conflict");  // Both controlled: libnice resolves it.
     return;
   }
-  // A check on the selected pair (consent, RFC 7675), or on another pair, nominating or not:
-  // answered with where it came from, the selection kept - as libnice's lite agent does once
-  // it has selected a pair.
+  if (message.use_candidate && !SameSocketAddress(from, remote_)) {
+    HandBack("nomination");  // Another pair: libnice moves to it if its priority is higher.
+    return;
+  }
+  // A check on the selected pair (consent, RFC 7675), or one of another pair that does not
+  // nominate it: answered with where it came from.
   std::array<uint8_t, stun::kMaxMessageSize> response;
   const size_t n = stun::EncodeBindingSuccess(message.transaction, from, key_, response);
   if (n == 0 || !socket_->SendTo(response.data(), n, from)) return;

@@ -7,10 +7,12 @@
 // socket on every wake-up), its agent lock and its GSocket wrappers on every packet
 // (docs/performance.md); a lite agent keeps no state that a check on the selected pair changes.
 //
-// Checks of other pairs are answered too, nominating or not, and the selection kept: what
-// libnice's lite agent does once it has selected a pair. A role conflict needs the agent: it is
-// handed back (Owner::OnDirectPathNeedsAgent), the owner gives the socket back to libnice, which
-// then sees the browser's retransmission of that check.
+// Checks of other pairs that do not nominate are answered too (statelessly, as a lite agent
+// may). What needs the agent - a nomination of another pair (libnice moves to it when its
+// priority is higher), a role conflict - is handed back (Owner::OnDirectPathNeedsAgent): from
+// then on the path drops STUN and still delivers the rest of what it has read; the owner gives
+// the socket back to libnice on its next loop turn, and libnice sees the browser's
+// retransmission of that check.
 
 #include <glib.h>
 
@@ -32,7 +34,8 @@ class IceDirectPath final : public UdpSocket::Listener {
     // A non-STUN datagram from the selected remote; `data` is valid during the call only. The
     // owner may destroy the path (and itself) from here.
     virtual void OnDirectPathData(const uint8_t* data, size_t len) = 0;
-    // The datagram just read needs libnice; the owner destroys the path from here.
+    // The datagram just read needs libnice. Called once; the owner must not destroy the path
+    // from here (the rest of the batch read with it is still delivered), but soon after.
     virtual void OnDirectPathNeedsAgent(std::string_view why) = 0;
 
    protected:
@@ -60,6 +63,7 @@ class IceDirectPath final : public UdpSocket::Listener {
   bool Send(const uint8_t* data, size_t len);
 
   const sockaddr_storage& remote() const { return remote_; }
+  bool handing_back() const { return handing_back_; }
   const Stats& stats() const { return stats_; }
 
  private:
@@ -67,12 +71,14 @@ class IceDirectPath final : public UdpSocket::Listener {
   void OnUdpPacket(UdpSocket& socket, const uint8_t* data, size_t len,
                    const sockaddr_storage& from) override;
   void OnStun(const uint8_t* data, size_t len, const sockaddr_storage& from);
+  void HandBack(std::string_view why);
 
   const sockaddr_storage remote_;
   const std::string local_ufrag_;
   HmacSha1 key_;
   Owner& owner_;
   std::unique_ptr<UdpSocket> socket_;
+  bool handing_back_ = false;
   Stats stats_;
 };
 

@@ -307,8 +307,8 @@ bool IceTransport::SetRemote(const std::string& ufrag, const std::string& pwd,
 
 bool IceTransport::Restart() {
   LeaveDirect("restart");
-  selected_since_restart_ = false;
   if (!nice_agent_restart_stream(agent_.get(), stream_id_)) return false;
+  selected_since_restart_ = false;
   log::Info("ice restart", {{"session", options_.log_id}});
   return true;
 }
@@ -369,7 +369,12 @@ void IceTransport::Received(const uint8_t* data, size_t len) {
 }
 
 void IceTransport::OnDirectPathNeedsAgent(std::string_view why) {
-  LeaveDirect(why);
+  // Inside the path's read: it goes on the next loop turn, so the rest of its batch is not lost.
+  Event event;
+  event.kind = Event::Kind::kLeaveDirect;
+  event.why = std::string(why);
+  event.path_generation = direct_generation_;
+  Queue(std::move(event));
 }
 
 void IceTransport::MaybeEnterDirect() {
@@ -422,9 +427,14 @@ void IceTransport::MaybeEnterDirect() {
     return;
   }
   // From here libnice reads nothing: its sources wait on a context that never runs.
-  nice_agent_attach_recv(agent_.get(), stream_id_, kComponent, ParkingContext(), &OnNiceRecv,
-                         link_);
+  if (!nice_agent_attach_recv(agent_.get(), stream_id_, kComponent, ParkingContext(), &OnNiceRecv,
+                              link_)) {
+    direct_.reset();  // Both would read the socket: libnice keeps it.
+    direct_retry_us_ = G_MAXINT64;
+    return;
+  }
   ++stats_.direct_entered;
+  ++direct_generation_;
   log::Debug("ice media path direct", {{"session", options_.log_id},
                                        {"remote", FormatSocketAddress(remote_address)}});
 }
@@ -506,6 +516,10 @@ gboolean IceTransport::DispatchEvents(GSource* source, GSourceFunc, gpointer) {
   std::vector<Event> events;
   events.swap(self->events_);
   for (const Event& event : events) {
+    if (event.kind == Event::Kind::kLeaveDirect) {
+      if (event.path_generation == self->direct_generation_) self->LeaveDirect(event.why);
+      continue;
+    }
     if (event.kind == Event::Kind::kState) {
       self->listener_.OnIceStateChanged(event.state);
     } else {

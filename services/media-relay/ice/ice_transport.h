@@ -41,10 +41,9 @@ namespace webrtc2sip::media {
 // The media path: in lite mode, once a pair is selected and the agent has a single UDP socket,
 // the socket is read and written directly (IceDirectPath, on the worker's epoll set) and libnice's
 // socket sources are parked on a context that never runs. The direct path answers the browser's
-// checks itself; what needs the agent (a role conflict, an ICE restart) gives the socket back to
-// libnice, and the direct path resumes once a pair is selected again (or, when the selection did
-// not change, at the next consent tick). Like libnice's lite agent, the selected pair is kept
-// once chosen: a browser that moves to another pair is followed after an ICE restart.
+// checks itself; what needs the agent (a nomination of another pair, a role conflict, an ICE
+// restart) gives the socket back to libnice, and the direct path resumes once a pair is selected
+// again (or, when the selection did not change, at the next consent tick).
 class IceTransport : private IceDirectPath::Owner {
  public:
   class Listener {
@@ -123,6 +122,8 @@ class IceTransport : private IceDirectPath::Owner {
   // The media path is direct (see above); its counters, when it is.
   bool direct() const { return direct_ != nullptr; }
   const IceDirectPath::Stats* direct_stats() const { return direct_ ? &direct_->stats() : nullptr; }
+  // Where the direct path sends; meaningful while direct().
+  sockaddr_storage direct_remote() const { return direct_ ? direct_->remote() : sockaddr_storage{}; }
   // SO_RCVBUF the kernel applied to the agent's first socket (twice the request on Linux).
   int ReceiveBufferSize() const;
 
@@ -130,11 +131,13 @@ class IceTransport : private IceDirectPath::Owner {
   struct Link;
   struct EventSource;
   struct Event {
-    enum class Kind { kState, kSelectedPair };
+    enum class Kind { kState, kSelectedPair, kLeaveDirect };  // The last is ours only.
     Kind kind = Kind::kState;
     IceState state = IceState::kNew;
     IceCandidate local;
     IceCandidate remote;
+    std::string why;            // kLeaveDirect: why, and which path asked (a stale request
+    uint64_t path_generation = 0;  // must not end a newer path).
   };
 
   IceTransport(GMainContext* context, const Options& options, Listener& listener);
@@ -184,6 +187,7 @@ class IceTransport : private IceDirectPath::Owner {
   gint64 last_received_us_ = 0;
 
   std::unique_ptr<IceDirectPath> direct_;
+  uint64_t direct_generation_ = 0;  // Paths made so far.
   gint64 direct_retry_us_ = 0;   // After leaving, not before this (monotonic time).
   bool selected_since_restart_ = true;  // A restart waits for libnice to select a pair again.
 

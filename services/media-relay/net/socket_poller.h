@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -52,7 +53,9 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
   // `window` and look again, until a look finds none or the turn has run for about 2 ms (the
   // worker's timers and control calls wait meanwhile). Each wake-up of the loop costs about as
   // much as relaying a few packets; batching makes one serve several. Zero: no waiting.
-  void SetBatchWindow(std::chrono::microseconds window) { batch_window_ = window; }
+  void SetBatchWindow(std::chrono::microseconds window) {
+    batch_window_ = std::clamp(window, std::chrono::microseconds(0), std::chrono::microseconds(1000));
+  }
 
  private:
   struct Source;

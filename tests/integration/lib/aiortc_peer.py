@@ -16,6 +16,20 @@ import aioice.ice
 # aioice gathers every interface but loopback; these tests use loopback only.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
+# Every STUN Binding success response aioice receives, raw, so a test can check it with aioice's
+# own parser (aioice does not check the integrity of responses itself).
+STUN_RESPONSES = collections.deque(maxlen=1000)
+_datagram_received = aioice.ice.StunProtocol.datagram_received
+
+
+def _keep_responses(self, data, addr):
+    if isinstance(data, bytes) and data[:2] == b"\x01\x01":
+        STUN_RESPONSES.append(data)
+    return _datagram_received(self, data, addr)
+
+
+aioice.ice.StunProtocol.datagram_received = _keep_responses
+
 from aiortc import (RTCConfiguration, RTCPeerConnection, RTCRtpSender,  # noqa: E402
                     RTCSessionDescription)
 from aiortc.mediastreams import MediaStreamTrack  # noqa: E402

@@ -468,6 +468,10 @@ TEST_F(IceTransportTest, GarbageDatagramsDoNotCrashOrReachTheListener) {
 // library (not the node's codec), with the browser's credentials.
 class StunPeer {
  public:
+  // RFC 8445 section 5.1.2: type preference 110 (peer-reflexive), or 126 (host).
+  static constexpr uint32_t kPeerReflexivePriority = (110u << 24) | (65535u << 8) | 255u;
+  static constexpr uint32_t kHostPriority = (126u << 24) | (65535u << 8) | 255u;
+
   StunPeer(const IceParameters& node, std::pair<std::string, std::string> browser)
       : node_ufrag_(node.ufrag), node_pwd_(node.pwd), browser_(std::move(browser)),
         fd_(BindLoopback(0)) {
@@ -481,7 +485,8 @@ class StunPeer {
   ~StunPeer() { close(fd_); }
 
   // A check as a controlling browser makes it, signed with `password` (the node's, normally).
-  Bytes Check(bool nominate, const std::string& password, bool controlling = true) {
+  Bytes Check(bool nominate, const std::string& password, bool controlling = true,
+              uint32_t priority = kPeerReflexivePriority) {
     const std::string username = node_ufrag_ + ":" + browser_.first;
     uint8_t buffer[1024];
     StunMessage message;
@@ -489,7 +494,7 @@ class StunPeer {
         &agent_, &message, buffer, sizeof(buffer),
         reinterpret_cast<const uint8_t*>(username.data()), username.size(),
         reinterpret_cast<const uint8_t*>(password.data()), password.size(), nominate,
-        controlling, 1845501695, 0x5eed, nullptr, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+        controlling, priority, 0x5eed, nullptr, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
     return Bytes(buffer, buffer + len);
   }
 
@@ -569,7 +574,7 @@ class StunPeer {
   StunAgent agent_{};
 };
 
-TEST_F(IceTransportTest, DirectPathAnswersChecksAndKeepsTheSelectedPair) {
+TEST_F(IceTransportTest, DirectPathAnswersChecksAndHandsANominationToLibnice) {
   auto node = MakeNode(NodeOptions());
   ASSERT_TRUE(node);
   BrowserPeer browser(loop_.context());
@@ -600,27 +605,48 @@ TEST_F(IceTransportTest, DirectPathAnswersChecksAndKeepsTheSelectedPair) {
   EXPECT_EQ(node->direct_stats()->stun_dropped, 2u);
   EXPECT_EQ(node->direct_stats()->checks_answered, 1u);
 
-  // A nomination of the other pair is answered, and the selection kept (libnice's lite agent
-  // does the same): media still goes to the browser, and only the browser's is taken.
+  // A nomination of the other pair, of a higher priority, is libnice's: the socket goes back
+  // to it, it answers the browser's retransmission and moves to the new pair; then the direct
+  // path is back, toward the new address.
   const size_t pairs_before = events_.pairs.size();
-  peer.SendTo(peer.Check(true, local.pwd), node_port);
-  ASSERT_TRUE(loop_.RunUntil([&] { peer.Poll(); return peer.responses.size() == 2; }, 2s));
-  EXPECT_TRUE(node->direct());
-  EXPECT_EQ(events_.pairs.size(), pairs_before);
+  const Bytes nomination = peer.Check(true, local.pwd, true, StunPeer::kHostPriority);
+  peer.SendTo(nomination, node_port);
+  ASSERT_TRUE(loop_.RunUntil([&] { return !node->direct(); }, 2s));
+  EXPECT_EQ(node->stats().direct_left, 1u);
+  ASSERT_TRUE(loop_.RunUntil(
+      [&] {
+        peer.SendTo(nomination, node_port);  // Retransmitted until it is taken.
+        loop_.RunFor(20ms);
+        peer.Poll();
+        return events_.pairs.size() > pairs_before && node->direct();
+      },
+      5s));
+  EXPECT_EQ(events_.pairs.back().second.port, peer.port());
+  EXPECT_EQ(node->stats().direct_entered, 2u);
+  EXPECT_TRUE(SameSocketAddress(node->direct_remote(), peer.address()));
+
+  // Media now goes to the new address, and only its media is taken.
   const Bytes down = {0x80, 0x11, 0x22};
   ASSERT_TRUE(node->Send(down.data(), down.size()));
-  ASSERT_TRUE(loop_.RunUntil([&] { return !browser.received.empty(); }, 2s));
-  EXPECT_EQ(browser.received.back(), down);
+  ASSERT_TRUE(loop_.RunUntil([&] { peer.Poll(); return !peer.other.empty(); }, 2s));
+  EXPECT_EQ(peer.other.back(), down);
   const size_t received_before = events_.received.size();
-  peer.SendTo({0x80, 0x33}, node_port);
-  ASSERT_TRUE(browser.Send({0x80, 0x44}));
+  ASSERT_TRUE(browser.Send({0x80, 0x33}));
+  peer.SendTo({0x80, 0x44}, node_port);
   ASSERT_TRUE(loop_.RunUntil([&] { return events_.received.size() > received_before; }, 2s));
   loop_.RunFor(100ms);
   ASSERT_EQ(events_.received.size(), received_before + 1);
   EXPECT_EQ(events_.received.back(), (Bytes{0x80, 0x44}));
   EXPECT_EQ(node->direct_stats()->unknown_source, 1u);
-  peer.Poll();
-  EXPECT_TRUE(peer.other.empty());  // Nothing but answers went to the other address.
+
+  // A consent check on the selected pair (nominating again, as browsers may) is answered on the
+  // direct path, which stays.
+  const size_t responses_before = peer.responses.size();
+  peer.SendTo(peer.Check(true, local.pwd, true, StunPeer::kHostPriority), node_port);
+  ASSERT_TRUE(
+      loop_.RunUntil([&] { peer.Poll(); return peer.responses.size() > responses_before; }, 2s));
+  EXPECT_TRUE(node->direct());
+  EXPECT_EQ(node->direct_stats()->checks_answered, 1u);
 }
 
 TEST_F(IceTransportTest, RoleConflictGoesBackToLibniceThenDirectAgain) {
@@ -711,6 +737,10 @@ TEST_P(IceTransportDestroyTest, ListenerMayDestroyTheTransportFromACallback) {
   const auto [ufrag, pwd] = browser.Credentials();
   ASSERT_TRUE(node->SetRemote(ufrag, pwd, {}));
   ASSERT_TRUE(loop_.RunUntil([&] { return browser.ready(); }, 5s));
+  // When the data destroys it, the transport is on its direct path by then.
+  if (GetParam() == DestroyIn::kData) {
+    ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  }
   // Several datagrams, so the one that destroys is followed by more in the same read.
   for (int i = 0; i < 20; ++i) browser.Send({0x80, static_cast<uint8_t>(i)});
   ASSERT_TRUE(loop_.RunUntil([&] { return node == nullptr; }, 3s));
