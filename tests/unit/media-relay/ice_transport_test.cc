@@ -180,10 +180,24 @@ class IceTransportTest : public ::testing::Test {
                           5s);
   }
 
+  // A lite node connected to a browser (the fixture's browser_) and on its direct path; null
+  // (the failure reported) when it did not get there.
+  std::unique_ptr<IceTransport> MakeDirectNode() {
+    auto node = MakeNode(NodeOptions());
+    if (!node) return nullptr;
+    browser_ = std::make_unique<BrowserPeer>(loop_.context());
+    if (!Connect(*node, *browser_) || !loop_.RunUntil([&] { return node->direct(); }, 2s)) {
+      ADD_FAILURE() << "the node did not connect and go direct";
+      return nullptr;
+    }
+    return node;
+  }
+
   static constexpr int kPorts = 10;
   TestLoop loop_;  // First: destroyed after everything that runs on it.
   NodeEvents events_;
   uint16_t base_port_ = 0;
+  std::unique_ptr<BrowserPeer> browser_;  // MakeDirectNode's.
 };
 
 TEST_F(IceTransportTest, LiteNodeConnectsToAPeerReflexiveBrowserAndCarriesDataBothWays) {
@@ -575,11 +589,9 @@ class StunPeer {
 };
 
 TEST_F(IceTransportTest, DirectPathAnswersChecksAndHandsANominationToLibnice) {
-  auto node = MakeNode(NodeOptions());
+  auto node = MakeDirectNode();
   ASSERT_TRUE(node);
-  BrowserPeer browser(loop_.context());
-  ASSERT_TRUE(Connect(*node, browser));
-  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  BrowserPeer& browser = *browser_;
   const IceParameters local = node->LocalParameters();
   const uint16_t node_port = local.candidates.at(0).port;
   StunPeer peer(local, browser.Credentials());
@@ -650,11 +662,9 @@ TEST_F(IceTransportTest, DirectPathAnswersChecksAndHandsANominationToLibnice) {
 }
 
 TEST_F(IceTransportTest, RoleConflictGoesBackToLibniceThenDirectAgain) {
-  auto node = MakeNode(NodeOptions());
+  auto node = MakeDirectNode();
   ASSERT_TRUE(node);
-  BrowserPeer browser(loop_.context());
-  ASSERT_TRUE(Connect(*node, browser));
-  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  BrowserPeer& browser = *browser_;
   const IceParameters local = node->LocalParameters();
   StunPeer peer(local, browser.Credentials());
   // A check from an agent that thinks it is controlled too: libnice's to resolve.
@@ -672,11 +682,9 @@ TEST_F(IceTransportTest, RoleConflictGoesBackToLibniceThenDirectAgain) {
 }
 
 TEST_F(IceTransportTest, RestartLeavesTheDirectPathUntilAPairIsSelectedAgain) {
-  auto node = MakeNode(NodeOptions());
+  auto node = MakeDirectNode();
   ASSERT_TRUE(node);
-  BrowserPeer browser(loop_.context());
-  ASSERT_TRUE(Connect(*node, browser));
-  ASSERT_TRUE(loop_.RunUntil([&] { return node->direct(); }, 2s));
+  BrowserPeer& browser = *browser_;
   ASSERT_TRUE(node->Restart());
   EXPECT_FALSE(node->direct());
   // Consent ticks pass: the old pair is not taken back while the restart is pending.
