@@ -49,6 +49,10 @@ void CallMediaRelay(GMainContext* loop, std::shared_ptr<media::v1::MediaRelay::S
         std::chrono::duration<double>(std::chrono::steady_clock::now() - call->started).count());
     PostToLoop(loop, [call, status = std::move(status), done = std::move(done)]() mutable {
       if (done) done(std::move(status), std::move(call->response));
+      // The stub may be the channel's last owner (its node gone from the pool meanwhile): let
+      // it go here, on the loop, never where gRPC drops its own copy of `call` (one of its
+      // threads, after this callback), since a channel must not be destroyed on its own thread.
+      call->stub.reset();
     });
     g_main_context_unref(loop);
   };
