@@ -63,7 +63,6 @@ class IceDirectPath final : public UdpSocket::Listener {
   bool Send(const uint8_t* data, size_t len);
 
   const sockaddr_storage& remote() const { return remote_; }
-  bool handing_back() const { return handing_back_; }
   const Stats& stats() const { return stats_; }
 
  private:

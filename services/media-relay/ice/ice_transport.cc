@@ -378,7 +378,7 @@ void IceTransport::OnDirectPathNeedsAgent(std::string_view why) {
 }
 
 void IceTransport::MaybeEnterDirect() {
-  if (direct_ || !options_.lite || !options_.direct_path || !selected_since_restart_) return;
+  if (direct_ || !options_.lite || !selected_since_restart_) return;
   if (nice_state_ != NICE_COMPONENT_STATE_READY && nice_state_ != NICE_COMPONENT_STATE_CONNECTED) {
     return;
   }

@@ -77,8 +77,6 @@ class IceTransport : private IceDirectPath::Owner {
     bool controlling = false;  // Full ICE only (the node made the offer); lite is controlled.
     int rtp_buffsize = 65535;  // SO_RCVBUF/SO_SNDBUF of the agent's sockets; 0: system default.
     std::chrono::milliseconds consent_timeout{30000};
-    // The direct media path (see the class comment); off, libnice carries every datagram.
-    bool direct_path = true;
     std::string log_id;  // Session id, on every log line.
   };
 
