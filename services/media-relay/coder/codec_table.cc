@@ -40,8 +40,10 @@ constexpr std::array<CoderCodec, 19> kCodecs{{
     // Decoded by FFmpeg's own Opus decoder: opusdec goes through libopus's multistream API,
     // which runs CPUID on every packet, and CPUID traps to the hypervisor on a virtual machine
     // (~60 us a packet here, 3x the decoding itself). It has no PLC; the receiving phone
-    // conceals a lost packet itself. libopus still encodes (FFmpeg's encoder is CELT-only).
-    {"opus", A, "OPUS", 48000, 48000, "", "rtpopusdepay", "avdec_opus", "", "opusenc",
+    // conceals a lost packet itself. Encoded by the coder's own element on libopus's
+    // single-stream API (opus_encoder_element.h), for the same reason (FFmpeg's encoder is
+    // CELT-only).
+    {"opus", A, "OPUS", 48000, 48000, "", "rtpopusdepay", "avdec_opus", "", "w2sopusenc",
      "audio-type=voice frame-size=20", "", "rtpopuspay", "", "bitrate", 1, 32000, 0, 0, ""},
     {"amr-nb-be", A, "AMR", 8000, 8000, "octet-align=(string)0", "rtpamrdepay", "amrnbdec", "",
      "amrnbenc", "", "", "rtpamrpay", "", "", 0, 12200, 0, 0,

@@ -4,11 +4,16 @@
 
 #include <mutex>
 
+#include "services/media-relay/coder/opus_encoder_element.h"
+
 namespace webrtc2sip::media::coder {
 
 void EnsureGstreamer() {
   static std::once_flag once;
-  std::call_once(once, [] { gst_init(nullptr, nullptr); });
+  std::call_once(once, [] {
+    gst_init(nullptr, nullptr);
+    RegisterOpusEncoderElement();
+  });
 }
 
 }  // namespace webrtc2sip::media::coder
