@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/log/logger.h"
+#include "services/signaling/sip/sofia_gsource.h"
 
 namespace webrtc2sip::signaling {
 namespace {
@@ -79,7 +80,7 @@ SipStack::SipStack(GMainContext* context, const v1::Signaling& config, nta_messa
 
   root_ = su_glib_root_create(nullptr);
   if (!root_) throw std::runtime_error("cannot create the SIP event root");
-  source_ = su_glib_root_gsource(root_);
+  source_ = SofiaRootGSource(root_);
   // GLib blocks a source that may not recurse while it dispatches: it takes
   // the source's sockets out of the poll set and puts them back after, and
   // each change writes the loop's wakeup eventfd, so every dispatch cost an
