@@ -159,9 +159,9 @@ gboolean SetFormat(GstAudioEncoder* encoder, GstAudioInfo* info) {
   gst_audio_encoder_set_frame_samples_min(encoder, self->frame_samples);
   gst_audio_encoder_set_frame_samples_max(encoder, self->frame_samples);
   gst_audio_encoder_set_frame_max(encoder, 1);
-  int lookahead = 0;
-  opus_encoder_ctl(self->encoder, OPUS_GET_LOOKAHEAD(&lookahead));
-  gst_audio_encoder_set_lookahead(encoder, lookahead);
+  // No gst_audio_encoder_set_lookahead(): the base class would stamp every packet that many
+  // samples early (and the first one before 0, which wraps). The coder maps output times to
+  // RTP timestamps one for one (timestamp_map.h): packet n carries input frame n's time.
   const GstClockTime frame = gst_util_uint64_scale_int(frame_ms, GST_MSECOND, 1);
   gst_audio_encoder_set_latency(encoder, frame, frame);
 

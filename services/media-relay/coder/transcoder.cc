@@ -161,13 +161,14 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   callbacks.new_sample = &OnNewSample;
   gst_app_sink_set_callbacks(GST_APP_SINK(built->appsink.get()), &callbacks, &shared, nullptr);
 
-  // Errors come to the worker through the bus; output through the queue's eventfd.
-  GObjectPtr<GstBus> bus(gst_element_get_bus(t->pipeline_.get()));
-  t->bus_source_.reset(gst_bus_create_watch(bus.get()));
-  g_source_set_callback(
-      t->bus_source_.get(),  // A bus watch calls a GstBusFunc through GSourceFunc's slot.
-      reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(&OnBusMessage)), t.get(), nullptr);
-  g_source_attach(t->bus_source_.get(), context);
+  // Errors come to the worker through its bus relay; output through the queue's eventfd.
+  t->bus_relay_ = BusRelay::For(context);
+  if (!t->bus_relay_) return absl::ResourceExhaustedError("cannot create an eventfd");
+  {
+    GObjectPtr<GstBus> bus(gst_element_get_bus(t->pipeline_.get()));
+    t->bus_watch_ = t->bus_relay_->Watch(bus.get(), StrCat(from->name, " -> ", to->name, ": "),
+                                         t.get());
+  }
 
   static GSourceFuncs output_funcs = {
       nullptr,
@@ -233,7 +234,7 @@ Transcoder::Transcoder(const TranscoderConfig& config, const CoderCodec& from, c
       next_sequence_(static_cast<uint16_t>(g_random_int())) {}
 
 Transcoder::~Transcoder() {
-  bus_source_.reset();
+  if (bus_relay_) bus_relay_->Unwatch(bus_watch_);
   output_source_.reset();
   StopPipeline();
 }
@@ -371,21 +372,8 @@ bool Transcoder::SetBitrate(uint32_t bits_per_second) {
   return converted;
 }
 
-gboolean Transcoder::OnBusMessage(GstBus*, GstMessage* message, gpointer data) {
-  auto* self = static_cast<Transcoder*>(data);
-  if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR || self->failed_) return G_SOURCE_CONTINUE;
-  GError* error = nullptr;
-  gchar* debug = nullptr;
-  gst_message_parse_error(message, &error, &debug);
-  GErrorPtr owned(error);
-  CPtr<gchar, g_free> owned_debug(debug);
-  // The debug text says why ("streaming stopped, reason not-negotiated (-4)").
-  std::string reason = StrCat(self->from_->name, " -> ", self->to_->name, ": ",
-                              GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), ": ",
-                              error != nullptr ? error->message : "unknown error", " (",
-                              debug != nullptr ? debug : "", ")");
-  self->Fail(std::move(reason));  // May destroy self through the listener.
-  return G_SOURCE_CONTINUE;
+void Transcoder::OnPipelineError(std::string reason) {
+  if (!failed_) Fail(std::move(reason));  // May destroy this through the listener.
 }
 
 void Transcoder::Fail(std::string reason) {

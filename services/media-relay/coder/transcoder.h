@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/cwrap/gobject_ptr.h"
+#include "services/media-relay/coder/bus_relay.h"
 #include "services/media-relay/coder/codec_table.h"
 #include "services/media-relay/coder/timestamp_map.h"
 
@@ -77,7 +78,7 @@ struct TranscoderStats {
   std::atomic<uint64_t> output_dropped{0};   // Output queue full.
 };
 
-class Transcoder {
+class Transcoder : private BusRelay::Target {
  public:
   class Listener {
    public:
@@ -98,7 +99,7 @@ class Transcoder {
                                                             GMainContext* context,
                                                             Listener& listener);
   // Detaches from the worker at once; the pipeline stops on the reaper thread.
-  ~Transcoder();
+  ~Transcoder() override;
   Transcoder(const Transcoder&) = delete;
   Transcoder& operator=(const Transcoder&) = delete;
 
@@ -143,7 +144,7 @@ class Transcoder {
  private:
   Transcoder(const TranscoderConfig& config, const CoderCodec& from, const CoderCodec& to,
              Listener& listener);
-  static gboolean OnBusMessage(GstBus* bus, GstMessage* message, gpointer self);
+  void OnPipelineError(std::string reason) override;
   static gboolean OnOutputReady(gpointer self);
   // Inline: hands what the last push made to the listener.
   void DeliverOutput();
@@ -162,7 +163,8 @@ class Transcoder {
   GObjectPtr<GstBufferPool> pool_;
   GObjectPtr<GstClock> clock_;  // The pipeline's, with base_time_: arrival times.
   GstClockTime base_time_ = 0;
-  GSourcePtr bus_source_;
+  std::shared_ptr<BusRelay> bus_relay_;  // The worker's: this pipeline's errors come through it.
+  uint64_t bus_watch_ = 0;
   GSourcePtr output_source_;
   TimestampMap timestamps_;
   uint8_t input_payload_type_;

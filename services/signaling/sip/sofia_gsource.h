@@ -17,10 +17,10 @@
 
 namespace webrtc2sip::signaling {
 
-// The root's GSource (as su_glib_root_gsource() gives it), whose prepare waits that last
-// millisecond in poll and whose check calls it ready without a socket event only once the
-// millisecond has passed: a timer fires up to ~1 ms late, never early; a message queued to the
-// root (su_msg) may wait as long; sockets are served at once. Not yet attached.
+// The root's GSource (as su_glib_root_gsource() gives it), made ready without a socket event
+// only a millisecond after sofia first calls itself ready, however busy the loop: a timer
+// fires up to ~1 ms late, never early; a message queued to the root (su_msg) may wait as long;
+// sockets are served at once. Not yet attached.
 GSource* SofiaRootGSource(su_root_t* root);
 
 }  // namespace webrtc2sip::signaling

@@ -97,6 +97,7 @@ class EncoderPipeline {
       GstSamplePtr sample(gst_app_sink_try_pull_sample(GST_APP_SINK(sink_.get()), 10 * GST_SECOND));
       if (!sample) break;
       GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+      pts.push_back(GST_BUFFER_PTS(buffer));
       GstMapInfo map;
       gst_buffer_map(buffer, &map, GST_MAP_READ);
       out.emplace_back(map.data, map.data + map.size);
@@ -121,6 +122,7 @@ class EncoderPipeline {
   }
 
   GstElement* encoder() { return encoder_.get(); }
+  std::vector<GstClockTime> pts;  // Of every packet pulled, in order.
 
  private:
   int rate_;
@@ -142,6 +144,9 @@ TEST(OpusEncoderElementTest, EncodesA48kToneLibopusDecodes) {
   p.Push(Tone(48000, 1, 1000, 1.0));
   const std::vector<Packet> packets = p.Pull(50);
   ASSERT_EQ(packets.size(), 50u);
+  // Packet n carries input frame n's time: the coder turns it into the RTP timestamp.
+  ASSERT_EQ(p.pts.size(), 50u);
+  for (size_t i = 0; i < p.pts.size(); ++i) EXPECT_EQ(p.pts[i], i * 20 * GST_MSECOND) << i;
   for (const Packet& packet : packets) {
     EXPECT_EQ(opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()),
                                          48000),

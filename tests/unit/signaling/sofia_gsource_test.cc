@@ -173,5 +173,37 @@ TEST_F(SofiaGSourceTest, AStreamOfTimersStarvesNeitherTheLoopNorLowerPrioritySou
   su_close(sock);
 }
 
+// A source that is ready at every turn (an idle that stays) keeps the loop busy and polling
+// with no timeout: sofia's timers still fire as they fall due, not only when the busy source
+// goes (each turn must not put off the millisecond sofia waits for).
+TEST_F(SofiaGSourceTest, AnAlwaysReadySourceDoesNotHoldSofiasTimersBack) {
+  TimerRun run;
+  run.wanted = 20;
+  run.timer = su_timer_create(su_root_task(root_), kStepMs);
+  ASSERT_NE(run.timer, nullptr);
+  int busy_turns = 0;
+  GSource* busy = g_idle_source_new();
+  g_source_set_priority(busy, G_PRIORITY_DEFAULT);
+  g_source_set_callback(
+      busy,
+      [](gpointer p) -> gboolean {
+        ++*static_cast<int*>(p);
+        return G_SOURCE_CONTINUE;
+      },
+      &busy_turns, nullptr);
+  g_source_attach(busy, context_);
+  Arm(&run);
+  const gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;  // a broken loop's bound
+  while (run.fired < run.wanted && g_get_monotonic_time() < deadline) {
+    g_main_context_iteration(context_, TRUE);
+  }
+  EXPECT_EQ(run.fired, run.wanted);
+  EXPECT_EQ(run.early, 0);
+  EXPECT_GT(busy_turns, run.wanted);
+  g_source_destroy(busy);
+  g_source_unref(busy);
+  su_timer_destroy(run.timer);
+}
+
 }  // namespace
 }  // namespace webrtc2sip::signaling
