@@ -51,6 +51,21 @@ std::vector<int16_t> Decode(const std::vector<Packet>& packets, int channels) {
   return out;
 }
 
+// At 48 kHz, as RTP Opus counts (RFC 7587), whatever the input rate.
+int Samples48k(const Packet& packet) {
+  return opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()), 48000);
+}
+
+// The decoded tone past the encoder's start-up (its first frames): frequency and level of a
+// half-scale sine.
+void ExpectTone(const std::vector<int16_t>& pcm, double frequency, double step) {
+  ASSERT_GT(pcm.size(), 9600u);
+  const std::span<const int16_t> steady(pcm.data() + 9600, pcm.size() - 9600);
+  EXPECT_NEAR(testing::DominantFrequency(steady, 48000, step), frequency, 1);
+  EXPECT_GT(testing::ToneShare(steady, 48000, frequency), 0.9);
+  EXPECT_NEAR(testing::LevelDbfs(steady), -6.0, 2.0);
+}
+
 std::string RawCaps(int rate, int channels) {
   return "audio/x-raw,format=S16LE,layout=interleaved,rate=" + std::to_string(rate) +
          ",channels=" + std::to_string(channels);
@@ -148,9 +163,7 @@ TEST(OpusEncoderElementTest, EncodesA48kToneLibopusDecodes) {
   ASSERT_EQ(p.pts.size(), 50u);
   for (size_t i = 0; i < p.pts.size(); ++i) EXPECT_EQ(p.pts[i], i * 20 * GST_MSECOND) << i;
   for (const Packet& packet : packets) {
-    EXPECT_EQ(opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()),
-                                         48000),
-              960);
+    EXPECT_EQ(Samples48k(packet), 960);
     EXPECT_EQ(opus_packet_get_nb_channels(packet.data()), 1);
   }
   // 32 kbit/s in 20 ms frames: about 80 bytes a packet.
@@ -159,11 +172,7 @@ TEST(OpusEncoderElementTest, EncodesA48kToneLibopusDecodes) {
   EXPECT_NEAR(bytes * 8 / 1.0, 32000, 8000);
   const std::vector<int16_t> pcm = Decode(packets, 1);
   ASSERT_EQ(pcm.size(), 48000u);
-  // Past the encoder's start-up (lookahead and the first frames).
-  const std::span<const int16_t> steady(pcm.data() + 9600, pcm.size() - 9600);
-  EXPECT_NEAR(testing::DominantFrequency(steady, 48000, 50), 1000, 1);
-  EXPECT_GT(testing::ToneShare(steady, 48000, 1000), 0.9);
-  EXPECT_NEAR(testing::LevelDbfs(steady), -6.0, 2.0);
+  ExpectTone(pcm, 1000, 50);
 }
 
 TEST(OpusEncoderElementTest, EncodesNarrowbandInputAtItsOwnRate) {
@@ -173,14 +182,9 @@ TEST(OpusEncoderElementTest, EncodesNarrowbandInputAtItsOwnRate) {
   ASSERT_EQ(packets.size(), 25u);
   for (const Packet& packet : packets) {
     EXPECT_EQ(opus_packet_get_bandwidth(packet.data()), OPUS_BANDWIDTH_NARROWBAND);
-    EXPECT_EQ(opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()),
-                                         48000),
-              960);
+    EXPECT_EQ(Samples48k(packet), 960);
   }
-  const std::vector<int16_t> pcm = Decode(packets, 1);
-  const std::span<const int16_t> steady(pcm.data() + 9600, pcm.size() - 9600);
-  EXPECT_NEAR(testing::DominantFrequency(steady, 48000, 50), 1000, 1);
-  EXPECT_NEAR(testing::LevelDbfs(steady), -6.0, 2.0);
+  ExpectTone(Decode(packets, 1), 1000, 50);
 }
 
 TEST(OpusEncoderElementTest, EncodesStereo) {
@@ -189,9 +193,7 @@ TEST(OpusEncoderElementTest, EncodesStereo) {
   const std::vector<Packet> packets = p.Pull(20);
   ASSERT_EQ(packets.size(), 20u);
   EXPECT_EQ(opus_packet_get_nb_channels(packets.back().data()), 2);
-  const std::vector<int16_t> pcm = Decode(packets, 2);
-  const std::span<const int16_t> steady(pcm.data() + 9600, pcm.size() - 9600);
-  EXPECT_NEAR(testing::DominantFrequency(steady, 48000, 10), 440, 1);
+  ExpectTone(Decode(packets, 2), 440, 10);
 }
 
 TEST(OpusEncoderElementTest, TenAndSixtyMillisecondFrames) {
@@ -200,9 +202,7 @@ TEST(OpusEncoderElementTest, TenAndSixtyMillisecondFrames) {
     p.Push(Tone(48000, 1, 1000, 0.6));
     const std::vector<Packet> packets = p.Pull(600 / ms);
     ASSERT_EQ(packets.size(), static_cast<size_t>(600 / ms)) << ms << " ms";
-    EXPECT_EQ(opus_packet_get_nb_samples(packets[0].data(),
-                                         static_cast<opus_int32>(packets[0].size()), 48000),
-              48 * ms);
+    EXPECT_EQ(Samples48k(packets[0]), 48 * ms);
   }
 }
 
