@@ -40,10 +40,12 @@ constexpr std::array<CoderCodec, 19> kCodecs{{
     // Decoded by FFmpeg's own Opus decoder: opusdec goes through libopus's multistream API,
     // which runs CPUID on every packet, and CPUID traps to the hypervisor on a virtual machine
     // (~60 us a packet here, 3x the decoding itself). It has no PLC; the receiving phone
-    // conceals a lost packet itself. Encoded by the coder's own element on libopus's
-    // single-stream API (opus_encoder_element.h), for the same reason (FFmpeg's encoder is
-    // CELT-only).
-    {"opus", A, "OPUS", 48000, 48000, "", "rtpopusdepay", "avdec_opus", "", "w2sopusenc",
+    // conceals a lost packet itself. Decoded to mono (sprop-stereo=0 makes rtpopusdepay say
+    // one channel): every other codec here is mono, the decoder downmixes a stereo stream
+    // itself, and stereo float would double the samples that audioconvert then mixes down.
+    // Encoded by the coder's own element on libopus's single-stream API
+    // (opus_encoder_element.h), for the same reason (FFmpeg's encoder is CELT-only).
+    {"opus", A, "OPUS", 48000, 48000, "sprop-stereo=(string)0", "rtpopusdepay", "avdec_opus", "", "w2sopusenc",
      "audio-type=voice frame-size=20", "", "rtpopuspay", "", "bitrate", 1, 32000, 0, 0, ""},
     {"amr-nb-be", A, "AMR", 8000, 8000, "octet-align=(string)0", "rtpamrdepay", "amrnbdec", "",
      "amrnbenc", "", "", "rtpamrpay", "", "", 0, 12200, 0, 0,

@@ -155,7 +155,9 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   if (!(status = add(Make(from.decoder, from.decoder_options))).ok()) return status;
   out.decoder = RefGObject(chain.back().get());
   if (audio) {
-    if (!(status = add(Make("audioconvert", ""))).ok()) return status;
+    // No dither: the float decoders' output is quantized to 16 bits once, then to 8 (G.711),
+    // and TPDF dither draws two random numbers a sample (a fifth of opus -> pcmu's pipeline).
+    if (!(status = add(Make("audioconvert", "dithering=none"))).ok()) return status;
     if (!(status = add(Make("audioresample", ""))).ok()) return status;
   } else {
     // RTP video has no frame rate, so decoders announce 0/1 (variable): theoraenc refuses
@@ -185,10 +187,12 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   g_object_set(chain.back().get(), "pt", static_cast<guint>(config.output_payload_type),
                "timestamp-offset", 0u, "seqnum-offset", 0, "mtu", static_cast<guint>(config.mtu),
                nullptr);
-  if (!(status = add(Make("appsink", "sync=false async=false emit-signals=false"))).ok()) {
-    return status;
+  if (!config.inline_input) {
+    if (!(status = add(Make("appsink", "sync=false async=false emit-signals=false"))).ok()) {
+      return status;
+    }
+    out.appsink = RefGObject(chain.back().get());
   }
-  out.appsink = RefGObject(chain.back().get());
 
   GstElement* previous = nullptr;
   for (GObjectPtr<GstElement>& element : chain) {
@@ -204,6 +208,8 @@ absl::StatusOr<BuiltPipeline> BuildPipeline(const CoderCodec& from, const CoderC
   if (config.inline_input) {
     out.input = GObjectPtr<GstPad>(gst_element_get_static_pad(chain.front().get(), "sink"));
     if (!out.input) return absl::InternalError(StrCat("no sink pad on ", GST_ELEMENT_NAME(chain.front().get())));
+    out.output = GObjectPtr<GstPad>(gst_element_get_static_pad(chain.back().get(), "src"));
+    if (!out.output) return absl::InternalError(StrCat("no source pad on ", GST_ELEMENT_NAME(chain.back().get())));
   }
   return out;
 }

@@ -4,8 +4,9 @@
 //   appsrc ! [rtpjitterbuffer] ! depay ! decoder ! audioconvert ! audioresample ! caps
 //          ! encoder ! [caps] ! payloader ! appsink
 // (capssetter ! videoconvert ! videoscale ! caps for video). With TranscoderConfig::inline_input
-// there is no appsrc: the caller pushes on a pad of its own linked to `input` (the depayloader's
-// sink), on its own thread. Control plane.
+// there is neither appsrc nor appsink: the caller pushes on a pad of its own linked to `input`
+// (the depayloader's sink), on its own thread, and takes the payloader's packets on a sink pad
+// of its own linked to `output`. Control plane.
 
 #include <gst/gst.h>
 
@@ -23,7 +24,8 @@ struct BuiltPipeline {
   GObjectPtr<GstElement> appsrc;  // Null with inline_input.
   GObjectPtr<GstPad> input;       // inline_input: the first element's sink pad.
   GstCapsPtr input_caps;          // The RTP caps of the input.
-  GObjectPtr<GstElement> appsink;
+  GObjectPtr<GstElement> appsink;  // Null with inline_input.
+  GObjectPtr<GstPad> output;       // inline_input: the payloader's source pad.
   GObjectPtr<GstElement> decoder;
   GObjectPtr<GstElement> encoder;
 };

@@ -66,27 +66,40 @@ void CountOnSrcPad(GstElement* element, std::atomic<uint64_t>* stat, metrics::Co
       [](gpointer data) { delete static_cast<FrameCount*>(data); });
 }
 
-// Streaming thread: one payloaded packet, into the output queue.
-GstFlowReturn OnNewSample(GstAppSink* sink, gpointer data) {
-  auto* shared = static_cast<Transcoder::Shared*>(data);
-  GstSamplePtr sample(gst_app_sink_pull_sample(sink));
-  if (!sample) return GST_FLOW_OK;
-  GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+// Streaming thread (inline: the pushing thread): one payloaded packet, into the output queue.
+void TakeOutput(Transcoder::Shared* shared, GstBuffer* buffer) {
   GstMapInfo map;
-  if (buffer == nullptr || !gst_buffer_map(buffer, &map, GST_MAP_READ)) return GST_FLOW_OK;
+  if (buffer == nullptr || !gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
   const bool queued = shared->queue->Push({map.data, map.size});
   gst_buffer_unmap(buffer, &map);
   if (!queued) {
     shared->stats.output_dropped.fetch_add(1, std::memory_order_relaxed);
     shared->metrics.dropped_output_full.Inc();
-    return GST_FLOW_OK;
+    return;
   }
   if (GST_BUFFER_PTS_IS_VALID(buffer)) {
     const auto latency = shared->latency.MeasureOutput(static_cast<int64_t>(GST_BUFFER_PTS(buffer)),
                                                        g_get_monotonic_time());
     if (latency) shared->metrics.added_latency.Observe(static_cast<double>(*latency) / 1e6);
   }
+}
+
+GstFlowReturn OnNewSample(GstAppSink* sink, gpointer data) {
+  GstSamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (sample) TakeOutput(static_cast<Transcoder::Shared*>(data), gst_sample_get_buffer(sample.get()));
   return GST_FLOW_OK;
+}
+
+// The output pad's: what appsink does for us without its queue, lock, sample and signal.
+GstFlowReturn OnOutputBuffer(GstPad* pad, GstObject*, GstBuffer* buffer) {
+  TakeOutput(static_cast<Transcoder::Shared*>(gst_pad_get_element_private(pad)), buffer);
+  gst_buffer_unref(buffer);
+  return GST_FLOW_OK;
+}
+
+gboolean OnOutputEvent(GstPad*, GstObject*, GstEvent* event) {
+  gst_event_unref(event);  // Caps, segment, EOS: nothing to do with them past the payloader.
+  return TRUE;
 }
 
 struct OutputSource {
@@ -157,9 +170,22 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   t->SetBitrate(config.bitrate != 0 ? config.bitrate : to->default_bitrate);
   CountOnSrcPad(built->decoder.get(), &shared.stats.frames_decoded, shared.metrics.frames_decoded);
   CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded, shared.metrics.frames_encoded);
-  GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = &OnNewSample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(built->appsink.get()), &callbacks, &shared, nullptr);
+  if (effective.inline_input) {
+    // Our own sink pad after the payloader: packets reach the queue on the pushing thread.
+    t->output_pad_ = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("webrtc2sip-output", GST_PAD_SINK))));
+    gst_pad_set_element_private(t->output_pad_.get(), &shared);
+    gst_pad_set_chain_function(t->output_pad_.get(), &OnOutputBuffer);
+    gst_pad_set_event_function(t->output_pad_.get(), &OnOutputEvent);
+    if (!gst_pad_set_active(t->output_pad_.get(), TRUE) ||
+        gst_pad_link(built->output.get(), t->output_pad_.get()) != GST_PAD_LINK_OK) {
+      t->StopPipeline();
+      return absl::InternalError(StrCat("cannot take the ", from->name, " -> ", to->name, " pipeline's output"));
+    }
+  } else {
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = &OnNewSample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(built->appsink.get()), &callbacks, &shared, nullptr);
+  }
 
   // Errors come to the worker through its bus relay; output through the queue's eventfd.
   t->bus_relay_ = BusRelay::For(context);
@@ -245,6 +271,11 @@ void Transcoder::StopPipeline() {
     if (GObjectPtr<GstPad> peer{gst_pad_get_peer(input_pad_.get())}) gst_pad_unlink(input_pad_.get(), peer.get());
     gst_pad_set_active(input_pad_.get(), FALSE);
     input_pad_.reset();
+  }
+  if (output_pad_) {
+    if (GObjectPtr<GstPad> peer{gst_pad_get_peer(output_pad_.get())}) gst_pad_unlink(peer.get(), output_pad_.get());
+    gst_pad_set_active(output_pad_.get(), FALSE);
+    output_pad_.reset();
   }
   appsrc_.reset();
   encoder_.reset();

@@ -4,6 +4,7 @@
 // GStreamer pipeline
 //   appsrc ! [rtpjitterbuffer] ! depay ! decoder ! convert/resample (or convert/scale)
 //          ! encoder ! payloader ! appsink
+// (audio, inline_input: pads of the transcoder's own in place of appsrc and appsink).
 // A Transcoder belongs to the worker thread that creates it: Push() copies the packet into a
 // pooled buffer and never blocks; output comes back through an SPSC queue whose eventfd the
 // worker's GMainContext watches, and is handed to the Listener on that thread. Output packets
@@ -158,7 +159,8 @@ class Transcoder : private BusRelay::Target {
   std::shared_ptr<Shared> shared_;
   GObjectPtr<GstElement> pipeline_;
   GObjectPtr<GstElement> appsrc_;
-  GObjectPtr<GstPad> input_pad_;  // inline_input: ours, linked to the first element.
+  GObjectPtr<GstPad> input_pad_;   // inline_input: ours, linked to the first element.
+  GObjectPtr<GstPad> output_pad_;  // inline_input: ours, linked to the payloader.
   GObjectPtr<GstElement> encoder_;
   GObjectPtr<GstBufferPool> pool_;
   GObjectPtr<GstClock> clock_;  // The pipeline's, with base_time_: arrival times.

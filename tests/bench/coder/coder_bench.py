@@ -75,8 +75,10 @@ def video_args(args):
     return ["--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps)]
 
 
-def run_ceiling(kind, args):
-    argv = ["--mode", "ceiling", "--kind", kind, "--seconds", str(args.ceiling_seconds)]
+def run_ceiling(kind, calls, args):
+    """Audio: as many codec states as the load run has calls, taken in turn."""
+    argv = ["--mode", "ceiling", "--kind", kind, "--seconds", str(args.ceiling_seconds),
+            "--calls", str(calls)]
     return run_program(args, argv + video_args(args), "ceiling", 600)
 
 
@@ -101,7 +103,7 @@ def run_point(kind, calls, args, log_run, log_ceiling):
     (--retries), keeping the least disturbed one. The medians."""
     runs = []
     for _ in range(args.runs):
-        ceiling = None if args.no_ceiling else run_ceiling(kind, args)
+        ceiling = None if args.no_ceiling else run_ceiling(kind, calls, args)
         if ceiling:
             log_ceiling(ceiling)
         best = None
@@ -116,9 +118,14 @@ def run_point(kind, calls, args, log_run, log_ceiling):
         if ceiling:
             best["ceiling_ms_per_call_s"] = ceiling["cpu_ms_per_call_s"]
             best["ratio"] = best["cpu_ms_per_call_s"] / ceiling["cpu_ms_per_call_s"]
+            one = ceiling.get("one_stream_cpu_ms_per_call_s")
+            if one:
+                best["one_stream_ceiling_ms_per_call_s"] = one
+                best["one_stream_ratio"] = best["cpu_ms_per_call_s"] / one
         runs.append(best)
     keys = ["calls_per_core", "cpu_ms_per_call_s", "cpu_cores", "worker_cpu_s", "others_cores",
-            "wait_ratio", "max_lag_us", "setup_s", "ceiling_ms_per_call_s", "ratio"]
+            "wait_ratio", "max_lag_us", "setup_s", "ceiling_ms_per_call_s", "ratio",
+            "one_stream_ceiling_ms_per_call_s", "one_stream_ratio"]
     for d in ("fwd", "rev"):
         keys += [f"{d}_p50_us", f"{d}_p90_us", f"{d}_p99_us", f"{d}_max_us", f"{d}_backlog_ms"]
     point = {k: med(runs, k) for k in keys}
@@ -163,8 +170,8 @@ def report(kind, ceiling, points, args):
     print(f"\n== {kind}: {points[0]['fwd_name']} + {points[0]['rev_name']} per call"
           if points else f"\n== {kind}")
     if ceiling:
-        print(f"raw ceiling (codec libraries, one thread, median of the {ceiling['runs']} runs "
-              "next to the load runs): "
+        print(f"raw ceiling (codec libraries, one thread, audio with one codec state per call "
+              f"taken in turn; median of the {ceiling['runs']} runs next to the load runs): "
               f"{fmt(ceiling['cpu_ms_per_call_s'], '{:.2f}')} ms CPU per call-second = "
               f"{fmt(ceiling['ceiling_calls_per_core'], '{:.1f}')} calls per core")
         for d in ("fwd", "rev"):
@@ -176,7 +183,8 @@ def report(kind, ceiling, points, args):
                   + (f"; the Opus step through the multistream API as GStreamer calls it: "
                      f"{fmt(ceiling[d + '_opus_gst_api_us'], '{:.1f}')} us"
                      if ceiling.get(d + "_opus_gst_api_us") else ""))
-    print(f"{'calls':>6}{'calls/core':>12}{'ms/call-s':>11}{'raw ms':>8}{'ratio':>7}{'CPU cores':>10}"
+    print(f"{'calls':>6}{'calls/core':>12}{'ms/call-s':>11}{'raw ms':>8}{'ratio':>7}{'1-state':>8}"
+          f"{'CPU cores':>10}"
           f"{'fwd p50/p99 ms':>16}{'rev p50/p99 ms':>16}{'kept up':>9}{'others':>8}"
           f"{'lag ms':>8}  note")
     for p in points:
@@ -191,7 +199,7 @@ def report(kind, ceiling, points, args):
         print(f"{p['calls']:>6}{fmt(p['calls_per_core'], '{:.1f}'):>12}"
               f"{fmt(p['cpu_ms_per_call_s'], '{:.2f}'):>11}"
               f"{fmt(p['ceiling_ms_per_call_s'], '{:.2f}'):>8}{fmt(ratio, '{:.2f}'):>7}"
-              f"{fmt(p['cpu_cores'], '{:.2f}'):>10}"
+              f"{fmt(p.get('one_stream_ratio'), '{:.2f}'):>8}{fmt(p['cpu_cores'], '{:.2f}'):>10}"
               f"{ms(p['fwd_p50_us']) + '/' + ms(p['fwd_p99_us']):>16}"
               f"{ms(p['rev_p50_us']) + '/' + ms(p['rev_p99_us']):>16}"
               f"{str(p['kept_up']) + '/' + str(p['runs']):>9}{fmt(others(p), '{:.2f}'):>8}"
@@ -294,7 +302,10 @@ def main():
     def log_ceiling(c):
         result["ceilings"].append(c)
         log(f"  ceiling {c['kind']}: {c['cpu_ms_per_call_s']:.3f} ms per call-second = "
-            f"{c['ceiling_calls_per_core']:.1f} calls per core")
+            f"{c['ceiling_calls_per_core']:.1f} calls per core"
+            + (f" ({c['streams']} codec states; one state: "
+               f"{c['one_stream_cpu_ms_per_call_s']:.3f} ms)"
+               if c.get("one_stream_cpu_ms_per_call_s") else ""))
 
     summaries = []
     for kind in kinds:

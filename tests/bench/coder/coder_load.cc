@@ -25,7 +25,9 @@ constexpr const char* kUsage = R"(usage: coder_load --mode load|ceiling --kind a
   --warmup S       seconds of media before the window (load; 3)
   --window S       measurement window, seconds (load; 10)
   --drain S        at most this long, after the window, for what is left in the pipelines (2)
-  --seconds S      media seconds per direction (ceiling; 20)
+  --seconds S      media seconds per direction (ceiling; 20), at least 1 per call
+  --calls N        (ceiling, audio) codec states taken in turn, as N calls; the line also
+                   gives one state's figure (one_stream_cpu_ms_per_call_s)
   --clip S         length of the input clip that is looped, seconds (10)
   --width N --height N --fps N --bitrate KBPS
                    video: size and rate of the input and the output (640 480 30 800)
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
     }
     clips.Print();
     if (mode == "ceiling") {
-      RunRawCeiling(media, ceiling_seconds, load.video).Print();
+      RunRawCeiling(media, ceiling_seconds, load.video, static_cast<size_t>(load.calls)).Print();
     } else {
       RunCallLoad(load, media).Print();
     }

@@ -169,6 +169,25 @@ TEST_P(CoderAudioTest, OpusToneArrivesAsTheSameToneInTheLegacyCodec) {
   EXPECT_GE(t->stats().frames_encoded.load(), out.size());
 }
 
+// The coder decodes Opus to mono (every legacy codec is mono): a browser that sends stereo
+// (sprop-stereo=1) is downmixed by the decoder, the tone at its level.
+TEST_F(CoderAudioTest, StereoOpusIsDownmixedToTheLegacyCodec) {
+  std::string stereo = ToneSource(48000);
+  stereo.replace(stereo.find("channels=1"), 10, "channels=2");
+  const std::vector<Packet> opus = testing::RunToEos(
+      stereo + "opusenc audio-type=voice frame-size=20 bitrate=64000 ! rtpopuspay pt=111 ! "
+               "appsink name=sink sync=false");
+  ASSERT_GE(opus.size(), static_cast<size_t>(kPackets));
+  auto t = Make("opus", 111, "pcmu", 0);
+  ASSERT_TRUE(t);
+  Transcode(*t, opus, kPackets - 5);
+  std::vector<int16_t> decoded;
+  for (const Packet& p : output_.packets) {
+    for (uint8_t byte : testing::RtpPayload(p)) decoded.push_back(testing::MulawToLinear(byte));
+  }
+  ExpectTone(decoded, 8000, "stereo opus -> pcmu");
+}
+
 TEST_P(CoderAudioTest, LegacyToneArrivesAsTheSameToneInOpus) {
   const LegacyCodec& codec = GetParam();
   const std::vector<Packet> legacy =

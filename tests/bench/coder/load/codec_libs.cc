@@ -7,12 +7,15 @@
 #include <vpx/vpx_decoder.h>
 #include <vpx/vpx_encoder.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavutil/channel_layout.h>
 #include <x264.h>
 }
 
@@ -241,6 +244,43 @@ size_t X264Encoder::Encode(const I420View& picture) {
   const int bytes = x264_encoder_encode(encoder_, &nals, &count, &in, &out);
   Check(bytes >= 0, "x264_encoder_encode");
   return static_cast<size_t>(bytes);
+}
+
+AvOpusDecoder::AvOpusDecoder() {
+  const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_OPUS);
+  Check(codec != nullptr, "libavcodec has no opus decoder");
+  context_ = avcodec_alloc_context3(codec);
+  Check(context_ != nullptr, "avcodec_alloc_context3");
+  context_->sample_rate = 48000;
+  av_channel_layout_default(&context_->ch_layout, 1);
+  Check(avcodec_open2(context_, codec, nullptr) == 0, "avcodec_open2 opus");
+  frame_ = av_frame_alloc();
+  packet_ = av_packet_alloc();
+  Check(frame_ != nullptr && packet_ != nullptr, "av_frame_alloc");
+}
+
+AvOpusDecoder::~AvOpusDecoder() {
+  av_packet_free(&packet_);
+  av_frame_free(&frame_);
+  avcodec_free_context(&context_);
+}
+
+size_t AvOpusDecoder::Decode(std::span<const uint8_t> packet, std::span<int16_t> out) {
+  padded_.assign(packet.begin(), packet.end());
+  padded_.resize(packet.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
+  packet_->data = padded_.data();
+  packet_->size = static_cast<int>(packet.size());
+  Check(avcodec_send_packet(context_, packet_) == 0, "opus avcodec_send_packet");
+  Check(avcodec_receive_frame(context_, frame_) == 0, "opus decode: no samples");
+  Check(frame_->format == AV_SAMPLE_FMT_FLTP || frame_->format == AV_SAMPLE_FMT_FLT,
+        "opus decode: not float");
+  const auto n = std::min(static_cast<size_t>(frame_->nb_samples), out.size());
+  const auto* samples = reinterpret_cast<const float*>(frame_->data[0]);
+  for (size_t i = 0; i < n; ++i) {
+    const float v = std::nearbyint(samples[i] * 32767.0f);
+    out[i] = static_cast<int16_t>(std::clamp(v, -32768.0f, 32767.0f));
+  }
+  return n;
 }
 
 H264Decoder::H264Decoder() {

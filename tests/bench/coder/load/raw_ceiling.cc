@@ -1,6 +1,8 @@
 #include "load/raw_ceiling.h"
 
+#include <algorithm>
 #include <ctime>
+#include <memory>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -43,22 +45,34 @@ class Laps {
   double last_;
 };
 
-using Step = std::function<void(const ClipFrame&, StageTimes*)>;
+// One frame of one stream: `stream` picks the codec state, as a call picks its pipeline.
+using Step = std::function<void(const ClipFrame&, size_t stream, StageTimes*)>;
 
 // `warmup` frames unmeasured, `frames` timed as a whole, then `frames` more timed stage by
-// stage (a clock read per stage costs a little; the total is the first figure).
-StageTimes Loop(const InputClip& clip, size_t warmup, size_t frames, const Step& step) {
-  auto frame = [&clip](size_t i) -> const ClipFrame& {
-    return clip.frames[i % clip.frames.size()];
+// stage (a clock read per stage costs a little; the total is the first figure). Frames go
+// round-robin to `streams` codec states, each getting the clip in order: N calls' worth of
+// codec state in the caches, as N calls on a worker have, where one state would stay hot.
+StageTimes Loop(const InputClip& clip, size_t warmup, size_t frames, size_t streams,
+                const Step& step) {
+  auto run = [&](size_t i, StageTimes* t) {
+    step(clip.frames[(i / streams) % clip.frames.size()], i % streams, t);
   };
   size_t i = 0;
-  for (; i < warmup; ++i) step(frame(i), nullptr);
+  for (; i < warmup; ++i) run(i, nullptr);
   StageTimes times;
   const double start = ThreadCpuSeconds();
-  for (; i < warmup + frames; ++i) step(frame(i), nullptr);
+  for (; i < warmup + frames; ++i) run(i, nullptr);
   times.total = ThreadCpuSeconds() - start;
-  for (; i < warmup + 2 * frames; ++i) step(frame(i), &times);
+  for (; i < warmup + 2 * frames; ++i) run(i, &times);
   return times;
+}
+
+// Codec states, one per stream.
+template <typename T, typename... Args>
+std::vector<std::unique_ptr<T>> Make(size_t n, const Args&... args) {
+  std::vector<std::unique_ptr<T>> v;
+  for (size_t i = 0; i < n; ++i) v.push_back(std::make_unique<T>(args...));
+  return v;
 }
 
 struct Directions {
@@ -66,21 +80,23 @@ struct Directions {
   // Audio: the Opus step alone through the multistream API as GStreamer calls it (fwd:
   // opusdec's stereo decode, rev: opusenc's encode), CPU seconds over the same frames.
   double gst_api[2] = {0, 0};
+  double libopus_decode = 0;  // Audio: opus_decode's CPU over the same frames.
 };
 
-Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames) {
+Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t streams) {
   Directions out;
   {  // opus -> pcmu
-    OpusAudioDecoder decoder(1);
-    Resampler6 resampler;
-    int16_t wide[960 * 2];
+    auto decoders = Make<AvOpusDecoder>(streams);
+    auto resamplers = Make<Resampler6>(streams);
+    int16_t wide[960];
     int16_t narrow[160];
     uint8_t mulaw[160];
-    out.times[0] = Loop(media.clips[0], warmup, frames, [&](const ClipFrame& f, StageTimes* t) {
+    out.times[0] = Loop(media.clips[0], warmup, frames, streams,
+                        [&](const ClipFrame& f, size_t k, StageTimes* t) {
       Laps laps(t);
-      if (decoder.Decode(f.encoded, wide) != 960) throw std::runtime_error("opus: not 20 ms");
+      if (decoders[k]->Decode(f.encoded, wide) != 960) throw std::runtime_error("opus: not 20 ms");
       laps.To(&StageTimes::decode);
-      resampler.Down({wide, 960}, narrow);
+      resamplers[k]->Down({wide, 960}, narrow);
       laps.To(&StageTimes::convert);
       for (int i = 0; i < 160; ++i) mulaw[i] = LinearToMulaw(narrow[i]);
       laps.To(&StageTimes::encode);
@@ -88,25 +104,34 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames) {
     });
   }
   {  // pcmu -> opus
-    OpusAudioEncoder encoder(32000, 10);
-    Resampler6 resampler;
+    auto encoders = Make<OpusAudioEncoder>(streams, 32000, 10);
+    auto resamplers = Make<Resampler6>(streams);
     int16_t narrow[160];
     int16_t wide[960];
     uint8_t packet[1500];
-    out.times[1] = Loop(media.clips[1], warmup, frames, [&](const ClipFrame& f, StageTimes* t) {
+    out.times[1] = Loop(media.clips[1], warmup, frames, streams,
+                        [&](const ClipFrame& f, size_t k, StageTimes* t) {
       Laps laps(t);
       for (int i = 0; i < 160; ++i) narrow[i] = MulawToLinear(f.encoded[static_cast<size_t>(i)]);
       laps.To(&StageTimes::decode);
-      resampler.Up(narrow, wide);
+      resamplers[k]->Up(narrow, wide);
       laps.To(&StageTimes::convert);
-      encoder.Encode(wide, packet);
+      encoders[k]->Encode(wide, packet);
       laps.To(&StageTimes::encode);
     });
+  }
+  if (streams > 1) return out;
+  {  // Opus decode on libopus (opus_decode, mono), for comparison with FFmpeg's above.
+    OpusAudioDecoder decoder(1);
+    int16_t mono[960];
+    out.libopus_decode = Loop(media.clips[0], warmup, frames, 1, [&](const ClipFrame& f, size_t, StageTimes*) {
+                           decoder.Decode(f.encoded, mono);
+                         }).total;
   }
   {  // Opus decode as opusdec does it: multistream API, stereo out (RTP's opus/48000/2).
     OpusAudioDecoder decoder(2, true);
     int16_t stereo[960 * 2];
-    out.gst_api[0] = Loop(media.clips[0], warmup, frames, [&](const ClipFrame& f, StageTimes*) {
+    out.gst_api[0] = Loop(media.clips[0], warmup, frames, 1, [&](const ClipFrame& f, size_t, StageTimes*) {
                        decoder.Decode(f.encoded, stereo);
                      }).total;
   }
@@ -116,7 +141,7 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames) {
     Resampler6 resampler;
     int16_t narrow[160];
     uint8_t packet[1500];
-    out.gst_api[1] = Loop(media.clips[1], warmup, frames, [&](const ClipFrame& f, StageTimes*) {
+    out.gst_api[1] = Loop(media.clips[1], warmup, frames, 1, [&](const ClipFrame& f, size_t, StageTimes*) {
                        for (int i = 0; i < 160; ++i) {
                          narrow[i] = MulawToLinear(f.encoded[static_cast<size_t>(i)]);
                        }
@@ -133,7 +158,7 @@ Directions RunVideo(const CallMedia& media, size_t warmup, size_t frames,
   {  // vp8 -> h264
     Vp8Decoder decoder;
     X264Encoder encoder(video.width, video.height, video.fps, video.bitrate_kbps);
-    out.times[0] = Loop(media.clips[0], warmup, frames, [&](const ClipFrame& f, StageTimes* t) {
+    out.times[0] = Loop(media.clips[0], warmup, frames, 1, [&](const ClipFrame& f, size_t, StageTimes* t) {
       Laps laps(t);
       const I420View picture = decoder.Decode(f.encoded);
       laps.To(&StageTimes::decode);
@@ -144,7 +169,7 @@ Directions RunVideo(const CallMedia& media, size_t warmup, size_t frames,
   {  // h264 -> vp8
     H264Decoder decoder;
     Vp8Encoder encoder(video.width, video.height, video.fps, video.bitrate_kbps);
-    out.times[1] = Loop(media.clips[1], warmup, frames, [&](const ClipFrame& f, StageTimes* t) {
+    out.times[1] = Loop(media.clips[1], warmup, frames, 1, [&](const ClipFrame& f, size_t, StageTimes* t) {
       Laps laps(t);
       const I420View picture = decoder.Decode(f.encoded);
       laps.To(&StageTimes::decode);
@@ -157,20 +182,27 @@ Directions RunVideo(const CallMedia& media, size_t warmup, size_t frames,
 
 }  // namespace
 
-ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video) {
+ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video,
+                         size_t streams) {
   const uint32_t fps = media.clips[0].frames_per_second;
   const auto frames = static_cast<size_t>(seconds * fps);
-  const Directions d =
-      media.kind == "audio" ? RunAudio(media, fps, frames) : RunVideo(media, fps, frames, video);
-  const double media_s = static_cast<double>(frames) / fps;
+  const bool audio = media.kind == "audio";
+  if (!audio) streams = 1;  // Video: one state (N encoders at VGA would not fit the point).
+  // Several streams: half a second of warm-up each, and at least a second of media each.
+  const size_t warmup = streams > 1 ? static_cast<size_t>(fps) / 2 * streams : fps;
+  const size_t measured = std::max(frames, static_cast<size_t>(fps) * streams);
+  const Directions d = audio ? RunAudio(media, warmup, measured, streams)
+                             : RunVideo(media, warmup, measured, video);
+  const double media_s = static_cast<double>(measured) / fps;
   const double per_call_s = (d.times[0].total + d.times[1].total) / media_s;
   ResultLine r("ceiling");
-  r.Add("kind", media.kind).Add("media_s", media_s).Add("frames", static_cast<uint64_t>(frames));
+  r.Add("kind", media.kind).Add("media_s", media_s).Add("frames", static_cast<uint64_t>(measured));
+  r.Add("streams", static_cast<uint64_t>(streams));
   const char* keys[2] = {"fwd", "rev"};
   for (int i = 0; i < 2; ++i) {
     const std::string k = keys[i];
     const StageTimes& t = d.times[i];
-    const double per_frame_us = 1e6 / static_cast<double>(frames);
+    const double per_frame_us = 1e6 / static_cast<double>(measured);
     r.Add(k + "_name", media.clips[i].codec + "->" + media.clips[1 - i].codec)
         .Add(k + "_cpu_s", t.total, 4)
         .Add(k + "_decode_us", t.decode * per_frame_us, 2)
@@ -178,9 +210,21 @@ ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClip
         .Add(k + "_encode_us", t.encode * per_frame_us, 2)
         .Add(k + "_frame_us", t.total * per_frame_us, 2)
         .Add(k + "_realtime_x", media_s / t.total, 1);
-    if (d.gst_api[i] > 0) r.Add(k + "_opus_gst_api_us", d.gst_api[i] * per_frame_us, 2);
   }
   r.Add("cpu_ms_per_call_s", per_call_s * 1000, 4).Add("ceiling_calls_per_core", 1 / per_call_s, 2);
+  if (audio && streams > 1) {
+    // The same work on one codec state, hot in the caches: what the ceiling was before it
+    // counted the calls' states.
+    const Directions one = RunAudio(media, fps, frames, 1);
+    const double one_per_call_s = (one.times[0].total + one.times[1].total) / (static_cast<double>(frames) / fps);
+    r.Add("one_stream_cpu_ms_per_call_s", one_per_call_s * 1000, 4);
+  } else if (audio) {
+    const double per_frame_us = 1e6 / static_cast<double>(frames);
+    r.Add("fwd_libopus_decode_us", d.libopus_decode * per_frame_us, 2);
+    for (int i = 0; i < 2; ++i) {
+      r.Add(std::string(keys[i]) + "_opus_gst_api_us", d.gst_api[i] * per_frame_us, 2);
+    }
+  }
   return r;
 }
 

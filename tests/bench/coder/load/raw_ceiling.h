@@ -2,7 +2,8 @@
 
 // The raw codec ceiling: the work of one two-way call done on the codec libraries directly, in
 // a tight loop on one thread, over the same input clips, with no pipeline, RTP or threads:
-//   audio fwd  libopus decode (20 ms, mono 48 kHz) -> 6:1 FIR down to 8 kHz -> mu-law
+//   audio fwd  libavcodec Opus decode (20 ms, mono 48 kHz float -> 16 bits) -> 6:1 FIR down to
+//              8 kHz -> mu-law
 //         rev  mu-law decode -> 1:6 FIR up to 48 kHz -> libopus encode
 //   video fwd  libvpx VP8 decode -> x264 encode
 //         rev  libavcodec H.264 decode -> libvpx VP8 encode
@@ -17,6 +18,8 @@
 namespace webrtc2sip::bench::coder {
 
 // The "ceiling ..." line (see README.md for its fields).
-ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video);
+// Audio: `streams` codec states taken in turn (frames and warm-up are per stream).
+ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video,
+                         size_t streams = 1);
 
 }  // namespace webrtc2sip::bench::coder
