@@ -54,8 +54,12 @@ using Step = std::function<void(const ClipFrame&, size_t stream, StageTimes*)>;
 // codec state in the caches, as N calls on a worker have, where one state would stay hot.
 StageTimes Loop(const InputClip& clip, size_t warmup, size_t frames, size_t streams,
                 const Step& step) {
+  // Stream k starts k/streams of the way into the clip, so that a pass of a few frames per
+  // stream still covers the whole clip (encoding cost varies with the content).
+  const size_t size = clip.frames.size();
   auto run = [&](size_t i, StageTimes* t) {
-    step(clip.frames[(i / streams) % clip.frames.size()], i % streams, t);
+    const size_t k = i % streams;
+    step(clip.frames[(k * size / streams + i / streams) % size], k, t);
   };
   size_t i = 0;
   for (; i < warmup; ++i) run(i, nullptr);
@@ -87,7 +91,7 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
   Directions out;
   {  // opus -> pcmu
     auto decoders = Make<AvOpusDecoder>(streams);
-    auto resamplers = Make<Resampler6>(streams);
+    auto resamplers = Make<GstResampler>(streams, 48000, 8000);
     int16_t wide[960];
     int16_t narrow[160];
     uint8_t mulaw[160];
@@ -96,7 +100,7 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
       Laps laps(t);
       if (decoders[k]->Decode(f.encoded, wide) != 960) throw std::runtime_error("opus: not 20 ms");
       laps.To(&StageTimes::decode);
-      resamplers[k]->Down({wide, 960}, narrow);
+      resamplers[k]->Process({wide, 960}, narrow);
       laps.To(&StageTimes::convert);
       for (int i = 0; i < 160; ++i) mulaw[i] = LinearToMulaw(narrow[i]);
       laps.To(&StageTimes::encode);
@@ -105,7 +109,7 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
   }
   {  // pcmu -> opus
     auto encoders = Make<OpusAudioEncoder>(streams, 32000, 10);
-    auto resamplers = Make<Resampler6>(streams);
+    auto resamplers = Make<GstResampler>(streams, 8000, 48000);
     int16_t narrow[160];
     int16_t wide[960];
     uint8_t packet[1500];
@@ -114,7 +118,8 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
       Laps laps(t);
       for (int i = 0; i < 160; ++i) narrow[i] = MulawToLinear(f.encoded[static_cast<size_t>(i)]);
       laps.To(&StageTimes::decode);
-      resamplers[k]->Up(narrow, wide);
+      // The resampler's delay makes its first outputs short: the encoder takes 20 ms anyway.
+      resamplers[k]->Process(narrow, wide);
       laps.To(&StageTimes::convert);
       encoders[k]->Encode(wide, packet);
       laps.To(&StageTimes::encode);
@@ -188,8 +193,9 @@ ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClip
   const auto frames = static_cast<size_t>(seconds * fps);
   const bool audio = media.kind == "audio";
   if (!audio) streams = 1;  // Video: one state (N encoders at VGA would not fit the point).
-  // Several streams: half a second of warm-up each, and at least a second of media each.
-  const size_t warmup = streams > 1 ? static_cast<size_t>(fps) / 2 * streams : fps;
+  // Several streams: two seconds of warm-up each (a young Opus encoder costs more), and at
+  // least a second of media each.
+  const size_t warmup = static_cast<size_t>(fps) * (streams > 1 ? 2 * streams : 1);
   const size_t measured = std::max(frames, static_cast<size_t>(fps) * streams);
   const Directions d = audio ? RunAudio(media, warmup, measured, streams)
                              : RunVideo(media, warmup, measured, video);

@@ -1,5 +1,10 @@
 #include "load/resampler.h"
 
+#include <gst/audio/audio.h>
+#include <gst/gst.h>
+
+#include <stdexcept>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -85,6 +90,35 @@ void Resampler6::Up(std::span<const int16_t> in, std::span<int16_t> out) {
     }
   }
   std::copy(buffer + in.size(), buffer + in.size() + kPhaseTaps - 1, up_history_.begin());
+}
+
+GstResampler::GstResampler(int in_rate, int out_rate) {
+  gst_init(nullptr, nullptr);
+  // audioresample's defaults (gst-plugins-base 1.22): kaiser, quality 4; the sinc filter
+  // options left at theirs (mode auto, 1 MiB threshold, cubic interpolation), as the element
+  // passes them.
+  GstStructure* options = gst_structure_new_empty("resampler");
+  gst_audio_resampler_options_set_quality(GST_AUDIO_RESAMPLER_METHOD_KAISER,
+                                          GST_AUDIO_RESAMPLER_QUALITY_DEFAULT, in_rate, out_rate,
+                                          options);
+  resampler_ = gst_audio_resampler_new(GST_AUDIO_RESAMPLER_METHOD_KAISER,
+                                       GST_AUDIO_RESAMPLER_FLAG_NONE, GST_AUDIO_FORMAT_S16, 1,
+                                       in_rate, out_rate, options);
+  gst_structure_free(options);
+  if (resampler_ == nullptr) throw std::runtime_error("gst_audio_resampler_new");
+}
+
+GstResampler::~GstResampler() {
+  gst_audio_resampler_free(resampler_);
+}
+
+size_t GstResampler::Process(std::span<const int16_t> in, std::span<int16_t> out) {
+  const gsize frames = std::min<gsize>(
+      gst_audio_resampler_get_out_frames(resampler_, in.size()), out.size());
+  gpointer ins[1] = {const_cast<int16_t*>(in.data())};
+  gpointer outs[1] = {out.data()};
+  gst_audio_resampler_resample(resampler_, ins, in.size(), outs, frames);
+  return frames;
 }
 
 }  // namespace webrtc2sip::bench::coder
