@@ -246,36 +246,49 @@ size_t X264Encoder::Encode(const I420View& picture) {
   return static_cast<size_t>(bytes);
 }
 
-AvOpusDecoder::AvOpusDecoder() {
-  const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_OPUS);
-  Check(codec != nullptr, "libavcodec has no opus decoder");
+AvDecoder::AvDecoder(int codec_id, const char* name,
+                     const std::function<void(AVCodecContext*)>& setup)
+    : name_(name) {
+  const AVCodec* codec = avcodec_find_decoder(static_cast<AVCodecID>(codec_id));
+  Check(codec != nullptr, std::string("libavcodec has no ") + name + " decoder");
   context_ = avcodec_alloc_context3(codec);
   Check(context_ != nullptr, "avcodec_alloc_context3");
-  context_->sample_rate = 48000;
-  av_channel_layout_default(&context_->ch_layout, 1);
-  Check(avcodec_open2(context_, codec, nullptr) == 0, "avcodec_open2 opus");
+  setup(context_);
+  Check(avcodec_open2(context_, codec, nullptr) == 0, std::string("avcodec_open2 ") + name);
   frame_ = av_frame_alloc();
   packet_ = av_packet_alloc();
   Check(frame_ != nullptr && packet_ != nullptr, "av_frame_alloc");
 }
 
-AvOpusDecoder::~AvOpusDecoder() {
+AvDecoder::~AvDecoder() {
   av_packet_free(&packet_);
   av_frame_free(&frame_);
   avcodec_free_context(&context_);
 }
 
-size_t AvOpusDecoder::Decode(std::span<const uint8_t> packet, std::span<int16_t> out) {
-  padded_.assign(packet.begin(), packet.end());
-  padded_.resize(packet.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
+const AVFrame& AvDecoder::Decode(std::span<const uint8_t> data) {
+  padded_.assign(data.begin(), data.end());
+  padded_.resize(data.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
   packet_->data = padded_.data();
-  packet_->size = static_cast<int>(packet.size());
-  Check(avcodec_send_packet(context_, packet_) == 0, "opus avcodec_send_packet");
-  Check(avcodec_receive_frame(context_, frame_) == 0, "opus decode: no samples");
-  Check(frame_->format == AV_SAMPLE_FMT_FLTP || frame_->format == AV_SAMPLE_FMT_FLT,
+  packet_->size = static_cast<int>(data.size());
+  Check(avcodec_send_packet(context_, packet_) == 0, std::string(name_) + " avcodec_send_packet");
+  // One decoding thread, no reordering: every packet gives its frame at once.
+  Check(avcodec_receive_frame(context_, frame_) == 0, std::string(name_) + " decode: no frame");
+  return *frame_;
+}
+
+AvOpusDecoder::AvOpusDecoder()
+    : decoder_(AV_CODEC_ID_OPUS, "opus", [](AVCodecContext* c) {
+        c->sample_rate = 48000;
+        av_channel_layout_default(&c->ch_layout, 1);
+      }) {}
+
+size_t AvOpusDecoder::Decode(std::span<const uint8_t> packet, std::span<int16_t> out) {
+  const AVFrame& frame = decoder_.Decode(packet);
+  Check(frame.format == AV_SAMPLE_FMT_FLTP || frame.format == AV_SAMPLE_FMT_FLT,
         "opus decode: not float");
-  const auto n = std::min(static_cast<size_t>(frame_->nb_samples), out.size());
-  const auto* samples = reinterpret_cast<const float*>(frame_->data[0]);
+  const auto n = std::min(static_cast<size_t>(frame.nb_samples), out.size());
+  const auto* samples = reinterpret_cast<const float*>(frame.data[0]);
   for (size_t i = 0; i < n; ++i) {
     const float v = std::nearbyint(samples[i] * 32767.0f);
     out[i] = static_cast<int16_t>(std::clamp(v, -32768.0f, 32767.0f));
@@ -283,40 +296,20 @@ size_t AvOpusDecoder::Decode(std::span<const uint8_t> packet, std::span<int16_t>
   return n;
 }
 
-H264Decoder::H264Decoder() {
-  const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
-  Check(codec != nullptr, "libavcodec has no h264 decoder");
-  context_ = avcodec_alloc_context3(codec);
-  Check(context_ != nullptr, "avcodec_alloc_context3");
-  context_->thread_count = 1;  // avdec_h264 max-threads=1
-  Check(avcodec_open2(context_, codec, nullptr) == 0, "avcodec_open2 h264");
-  frame_ = av_frame_alloc();
-  packet_ = av_packet_alloc();
-  Check(frame_ != nullptr && packet_ != nullptr, "av_frame_alloc");
-}
-
-H264Decoder::~H264Decoder() {
-  av_packet_free(&packet_);
-  av_frame_free(&frame_);
-  avcodec_free_context(&context_);
-}
+H264Decoder::H264Decoder()
+    : decoder_(AV_CODEC_ID_H264, "h264",
+               [](AVCodecContext* c) { c->thread_count = 1; }) {}  // avdec_h264 max-threads=1
 
 I420View H264Decoder::Decode(std::span<const uint8_t> access_unit) {
-  padded_.assign(access_unit.begin(), access_unit.end());
-  padded_.resize(access_unit.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
-  packet_->data = padded_.data();
-  packet_->size = static_cast<int>(access_unit.size());
-  Check(avcodec_send_packet(context_, packet_) == 0, "h264 avcodec_send_packet");
-  // Zero-latency stream, one decoding thread: every access unit gives its picture at once.
-  Check(avcodec_receive_frame(context_, frame_) == 0, "h264 decode: no picture");
-  Check(frame_->format == AV_PIX_FMT_YUV420P, "h264 decode: not 4:2:0");
+  const AVFrame& frame = decoder_.Decode(access_unit);
+  Check(frame.format == AV_PIX_FMT_YUV420P, "h264 decode: not 4:2:0");
   I420View view;
   for (int i = 0; i < 3; ++i) {
-    view.planes[i] = frame_->data[i];
-    view.strides[i] = frame_->linesize[i];
+    view.planes[i] = frame.data[i];
+    view.strides[i] = frame.linesize[i];
   }
-  view.width = frame_->width;
-  view.height = frame_->height;
+  view.width = frame.width;
+  view.height = frame.height;
   return view;
 }
 

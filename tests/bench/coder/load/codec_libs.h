@@ -13,6 +13,7 @@
 // Failures throw std::runtime_error: a benchmark that cannot set up has nothing to measure.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -68,23 +69,37 @@ class OpusAudioDecoder {
   int channels_;
 };
 
+// One libavcodec decoder on one thread: its context, a frame, and a packet whose input is
+// copied with the padding libavcodec reads past the end.
+class AvDecoder {
+ public:
+  // `codec_id`: an AVCodecID; `setup` sets the context up before it is opened.
+  AvDecoder(int codec_id, const char* name, const std::function<void(AVCodecContext*)>& setup);
+  ~AvDecoder();
+  AvDecoder(const AvDecoder&) = delete;
+  AvDecoder& operator=(const AvDecoder&) = delete;
+  // One packet in; the frame it gave, valid until the next call (every packet gives one).
+  const AVFrame& Decode(std::span<const uint8_t> data);
+
+ private:
+  const char* name_;
+  AVCodecContext* context_;
+  AVFrame* frame_;
+  AVPacket* packet_;
+  std::vector<uint8_t> padded_;
+};
+
 // libavcodec's Opus decoder, as avdec_opus runs it in the coder (mono, float planar out), with
 // the float -> 16-bit step audioconvert then does (no dither). FFmpeg's own decoder, not
 // libopus: on this machine it decodes the same packets in ~35% less time.
 class AvOpusDecoder {
  public:
   AvOpusDecoder();
-  ~AvOpusDecoder();
-  AvOpusDecoder(const AvOpusDecoder&) = delete;
-  AvOpusDecoder& operator=(const AvOpusDecoder&) = delete;
   // Samples decoded into `out` (mono).
   size_t Decode(std::span<const uint8_t> packet, std::span<int16_t> out);
 
  private:
-  AVCodecContext* context_;
-  AVFrame* frame_;
-  AVPacket* packet_;
-  std::vector<uint8_t> padded_;
+  AvDecoder decoder_;
 };
 
 class Vp8Decoder {
@@ -131,17 +146,11 @@ class X264Encoder {
 class H264Decoder {
  public:
   H264Decoder();
-  ~H264Decoder();
-  H264Decoder(const H264Decoder&) = delete;
-  H264Decoder& operator=(const H264Decoder&) = delete;
   // One access unit (Annex B) in; the picture, valid until the next call.
   I420View Decode(std::span<const uint8_t> access_unit);
 
  private:
-  AVCodecContext* context_;
-  AVFrame* frame_;
-  AVPacket* packet_;
-  std::vector<uint8_t> padded_;  // Input with AV_INPUT_BUFFER_PADDING_SIZE zeros after it.
+  AvDecoder decoder_;
 };
 
 }  // namespace webrtc2sip::bench::coder
