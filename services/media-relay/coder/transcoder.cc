@@ -131,8 +131,11 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   auto built = BuildPipeline(*from, *to, effective);
   if (!built.ok()) return built.status();
 
+  // Inline, the queue is emptied after every push (an audio push makes one packet), so a few
+  // slots do; a ring of 128 x 2 KiB per stream went round through cold memory.
   std::unique_ptr<RtpOutputQueue> queue =
       RtpOutputQueue::Create(config.output_packets != 0 ? config.output_packets
+                             : effective.inline_input   ? 16
                              : audio                    ? 128
                                                         : 1024);
   if (!queue) return absl::ResourceExhaustedError("cannot create an eventfd");
@@ -143,11 +146,16 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   shared.metrics.active.Inc();
 
   // Input buffers: a pool of MTU-sized buffers, so Push() allocates nothing in steady state.
+  // Inline, a buffer is back in the pool when Push() returns (unless an element keeps it): two
+  // to start with and no limit, so the pool holds what is really in use and reuses them warm
+  // (it hands buffers out first in, first out: 64 would go round through cold memory).
   t->pool_ = AdoptGObject(gst_buffer_pool_new());
   GstStructure* pool_config = gst_buffer_pool_get_config(t->pool_.get());
   const size_t buffers = config.input_buffers != 0 ? config.input_buffers : audio ? 64 : 512;
+  const bool grow = effective.inline_input && config.input_buffers == 0;
   gst_buffer_pool_config_set_params(pool_config, nullptr, RtpOutputQueue::kSlotSize,
-                                    static_cast<guint>(buffers), static_cast<guint>(buffers));
+                                    grow ? 2u : static_cast<guint>(buffers),
+                                    grow ? 0u : static_cast<guint>(buffers));
   if (!gst_buffer_pool_set_config(t->pool_.get(), pool_config) ||
       !gst_buffer_pool_set_active(t->pool_.get(), TRUE)) {
     return absl::ResourceExhaustedError("cannot set up the input buffer pool");

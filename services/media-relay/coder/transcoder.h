@@ -50,8 +50,10 @@ struct TranscoderConfig {
   // leg when media.enable_videojb is on. 0: none.
   uint32_t jitter_buffer_ms = 0;
   uint32_t mtu = 1200;        // Largest output packet (payloaders fragment video to it).
-  size_t input_buffers = 0;   // Packets in flight into the pipeline; 0: 64 audio, 512 video.
-  size_t output_packets = 0;  // Output queue slots; 0: 128 audio, 1024 video.
+  // Packets in flight into the pipeline; 0: 512 video, 64 audio, inline audio as many as it
+  // takes (two in steady state).
+  size_t input_buffers = 0;
+  size_t output_packets = 0;  // Output queue slots; 0: 1024 video, 128 audio, 16 inline audio.
   // Audio: run the pipeline on the caller's thread. Push() takes the packet through
   // depayloader, decoder, resampler, encoder and payloader at once and hands the output to the
   // Listener before it returns: no streaming thread, no queue hop, no wake-up (an audio frame

@@ -6,10 +6,12 @@
 // The input (tones encoded to Opus and G.711, a moving test pattern encoded to VP8 and H.264,
 // packetized) is made once at start-up, before anything is measured.
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "load/call_load.h"
 #include "load/raw_ceiling.h"
@@ -28,6 +30,9 @@ constexpr const char* kUsage = R"(usage: coder_load --mode load|ceiling --kind a
   --seconds S      media seconds per direction (ceiling; 20), at least 1 per call
   --calls N        (ceiling, audio) codec states taken in turn, as N calls; the line also
                    gives one state's figure (one_stream_cpu_ms_per_call_s)
+  --wall S         (ceiling) time each direction's pass for at least S/2 seconds of wall
+                   time, to run alongside a load run's window
+  --delay S        (ceiling) wait S seconds after making the clips before starting
   --clip S         length of the input clip that is looped, seconds (10)
   --width N --height N --fps N --bitrate KBPS
                    video: size and rate of the input and the output (640 480 30 800)
@@ -49,6 +54,8 @@ int main(int argc, char** argv) {
   std::string kind = "audio";
   LoadOptions load;
   double ceiling_seconds = 20;
+  double ceiling_wall = 0;
+  double ceiling_delay = 0;
   double clip_seconds = 10;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -75,6 +82,10 @@ int main(int argc, char** argv) {
         load.drain_s = Number("--drain", v);
       } else if (arg == "--seconds") {
         ceiling_seconds = Number("--seconds", v);
+      } else if (arg == "--wall") {
+        ceiling_wall = Number("--wall", v);
+      } else if (arg == "--delay") {
+        ceiling_delay = Number("--delay", v);
       } else if (arg == "--clip") {
         clip_seconds = Number("--clip", v);
       } else if (arg == "--width") {
@@ -107,7 +118,10 @@ int main(int argc, char** argv) {
     }
     clips.Print();
     if (mode == "ceiling") {
-      RunRawCeiling(media, ceiling_seconds, load.video, static_cast<size_t>(load.calls)).Print();
+      if (ceiling_delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ceiling_delay));
+      RunRawCeiling(media, ceiling_seconds, load.video, static_cast<size_t>(load.calls),
+                    ceiling_wall)
+          .Print();
     } else {
       RunCallLoad(load, media).Print();
     }

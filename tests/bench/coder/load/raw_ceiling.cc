@@ -14,6 +14,12 @@
 namespace webrtc2sip::bench::coder {
 namespace {
 
+double WallSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -22,6 +28,7 @@ double ThreadCpuSeconds() {
 
 // CPU seconds of one direction: in total, and per stage (decode, convert = resample, encode).
 struct StageTimes {
+  size_t frames = 0;  // In the total: the frames asked for, or more in a wall-time run.
   double total = 0;
   double decode = 0;
   double convert = 0;
@@ -52,8 +59,10 @@ using Step = std::function<void(const ClipFrame&, size_t stream, StageTimes*)>;
 // stage (a clock read per stage costs a little; the total is the first figure). Frames go
 // round-robin to `streams` codec states, each getting the clip in order: N calls' worth of
 // codec state in the caches, as N calls on a worker have, where one state would stay hot.
+// With `min_wall_s`, the timed pass goes on past `frames` until that much wall time has
+// passed (a ceiling run alongside a load run covers its window).
 StageTimes Loop(const InputClip& clip, size_t warmup, size_t frames, size_t streams,
-                const Step& step) {
+                const Step& step, double min_wall_s = 0) {
   // Stream k starts k/streams of the way into the clip, so that a pass of a few frames per
   // stream still covers the whole clip (encoding cost varies with the content).
   const size_t size = clip.frames.size();
@@ -65,9 +74,14 @@ StageTimes Loop(const InputClip& clip, size_t warmup, size_t frames, size_t stre
   for (; i < warmup; ++i) run(i, nullptr);
   StageTimes times;
   const double start = ThreadCpuSeconds();
-  for (; i < warmup + frames; ++i) run(i, nullptr);
+  const double wall_start = WallSeconds();
+  for (; i < warmup + frames || (i % 64 != 0 || WallSeconds() - wall_start < min_wall_s); ++i) {
+    run(i, nullptr);
+  }
   times.total = ThreadCpuSeconds() - start;
-  for (; i < warmup + 2 * frames; ++i) run(i, &times);
+  times.frames = i - warmup;
+  const size_t staged_end = i + frames;
+  for (; i < staged_end; ++i) run(i, &times);
   return times;
 }
 
@@ -87,7 +101,8 @@ struct Directions {
   double libopus_decode = 0;  // Audio: opus_decode's CPU over the same frames.
 };
 
-Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t streams) {
+Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t streams,
+                    double wall_s = 0) {
   Directions out;
   {  // opus -> pcmu
     auto decoders = Make<AvOpusDecoder>(streams);
@@ -105,7 +120,7 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
       for (int i = 0; i < 160; ++i) mulaw[i] = LinearToMulaw(narrow[i]);
       laps.To(&StageTimes::encode);
       asm volatile("" : : "r"(mulaw) : "memory");  // Keep the result alive.
-    });
+    }, wall_s / 2);
   }
   {  // pcmu -> opus
     auto encoders = Make<OpusAudioEncoder>(streams, 32000, 10);
@@ -123,9 +138,9 @@ Directions RunAudio(const CallMedia& media, size_t warmup, size_t frames, size_t
       laps.To(&StageTimes::convert);
       encoders[k]->Encode(wide, packet);
       laps.To(&StageTimes::encode);
-    });
+    }, wall_s / 2);
   }
-  if (streams > 1) return out;
+  if (streams > 1 || wall_s > 0) return out;
   {  // Opus decode on libopus (opus_decode, mono), for comparison with FFmpeg's above.
     OpusAudioDecoder decoder(1);
     int16_t mono[960];
@@ -188,7 +203,7 @@ Directions RunVideo(const CallMedia& media, size_t warmup, size_t frames,
 }  // namespace
 
 ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video,
-                         size_t streams) {
+                         size_t streams, double wall_s) {
   const uint32_t fps = media.clips[0].frames_per_second;
   const auto frames = static_cast<size_t>(seconds * fps);
   const bool audio = media.kind == "audio";
@@ -197,10 +212,14 @@ ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClip
   // least a second of media each.
   const size_t warmup = static_cast<size_t>(fps) * (streams > 1 ? 2 * streams : 1);
   const size_t measured = std::max(frames, static_cast<size_t>(fps) * streams);
-  const Directions d = audio ? RunAudio(media, warmup, measured, streams)
+  const Directions d = audio ? RunAudio(media, warmup, measured, streams, wall_s)
                              : RunVideo(media, warmup, measured, video);
+  // Per direction: CPU per media-second (a wall-time run may have done more frames one way).
+  auto cpu_per_s = [fps](const StageTimes& t) {
+    return t.total * fps / static_cast<double>(t.frames);
+  };
   const double media_s = static_cast<double>(measured) / fps;
-  const double per_call_s = (d.times[0].total + d.times[1].total) / media_s;
+  const double per_call_s = cpu_per_s(d.times[0]) + cpu_per_s(d.times[1]);
   ResultLine r("ceiling");
   r.Add("kind", media.kind).Add("media_s", media_s).Add("frames", static_cast<uint64_t>(measured));
   r.Add("streams", static_cast<uint64_t>(streams));
@@ -210,15 +229,18 @@ ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClip
     const StageTimes& t = d.times[i];
     const double per_frame_us = 1e6 / static_cast<double>(measured);
     r.Add(k + "_name", media.clips[i].codec + "->" + media.clips[1 - i].codec)
+        .Add(k + "_frames", static_cast<uint64_t>(t.frames))
         .Add(k + "_cpu_s", t.total, 4)
         .Add(k + "_decode_us", t.decode * per_frame_us, 2)
         .Add(k + "_convert_us", t.convert * per_frame_us, 2)
         .Add(k + "_encode_us", t.encode * per_frame_us, 2)
-        .Add(k + "_frame_us", t.total * per_frame_us, 2)
-        .Add(k + "_realtime_x", media_s / t.total, 1);
+        .Add(k + "_frame_us", t.total * 1e6 / static_cast<double>(t.frames), 2)
+        .Add(k + "_realtime_x", 1 / cpu_per_s(t), 1);
   }
   r.Add("cpu_ms_per_call_s", per_call_s * 1000, 4).Add("ceiling_calls_per_core", 1 / per_call_s, 2);
-  if (audio && streams > 1) {
+  if (wall_s > 0) {
+    // Alongside a load run: its figure only.
+  } else if (audio && streams > 1) {
     // The same work on one codec state, hot in the caches: what the ceiling was before it
     // counted the calls' states.
     const Directions one = RunAudio(media, fps, frames, 1);

@@ -18,8 +18,9 @@
 namespace webrtc2sip::bench::coder {
 
 // The "ceiling ..." line (see README.md for its fields).
-// Audio: `streams` codec states taken in turn (frames and warm-up are per stream).
+// Audio: `streams` codec states taken in turn (frames and warm-up are per stream). With
+// `wall_s`, each direction's timed pass lasts at least half of it (a run alongside a load).
 ResultLine RunRawCeiling(const CallMedia& media, double seconds, const VideoClipSpec& video,
-                         size_t streams = 1);
+                         size_t streams = 1, double wall_s = 0);
 
 }  // namespace webrtc2sip::bench::coder
