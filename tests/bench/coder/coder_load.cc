@@ -30,6 +30,9 @@ constexpr const char* kUsage = R"(usage: coder_load --mode load|ceiling --kind a
   --seconds S      media seconds per direction (ceiling; 20), at least 1 per call
   --calls N        (ceiling, audio) codec states taken in turn, as N calls; the line also
                    gives one state's figure (one_stream_cpu_ms_per_call_s)
+  --flat-out 1     (load) push frames as fast as the worker goes, in due order: the
+                   cost of a frame without real time's wake-ups (flat_cpu_ms_per_call_s;
+                   the latency and kept-up figures then mean nothing)
   --wall S         (ceiling) time each direction's pass for at least S/2 seconds of wall
                    time, to run alongside a load run's window
   --delay S        (ceiling) wait S seconds after making the clips before starting
@@ -82,6 +85,8 @@ int main(int argc, char** argv) {
         load.drain_s = Number("--drain", v);
       } else if (arg == "--seconds") {
         ceiling_seconds = Number("--seconds", v);
+      } else if (arg == "--flat-out") {
+        load.flat_out = Number("--flat-out", v) != 0;
       } else if (arg == "--wall") {
         ceiling_wall = Number("--wall", v);
       } else if (arg == "--delay") {

@@ -89,7 +89,7 @@ ResultLine RunCallLoad(const LoadOptions& options, const CallMedia& media) {
   }
   const double setup_s = static_cast<double>(g_get_monotonic_time() - setup_start) / 1e6;
   const int64_t start_us = g_get_monotonic_time() + 100'000;
-  for (auto& w : workers) w->Go(start_us);
+  for (auto& w : workers) w->Go(start_us, options.flat_out);
   Sleep(options.warmup_s + 0.1);
 
   // The window: our run delay (time our threads waited for a CPU), the machine's busy time,
@@ -150,6 +150,12 @@ ResultLine RunCallLoad(const LoadOptions& options, const CallMedia& media) {
       .Add("machine_busy_cores", (busy1 - busy0) / busy_wall)
       .Add("others_cores", (busy1 - busy0 - (busy_self1 - busy_self0)) / busy_wall)
       .Add("max_lag_us", after.max_lag_us);
+  if (options.flat_out) {
+    // Media pushed in the window rather than the window itself: frames in, both ways alike.
+    const uint64_t frames = after.directions[0].frames_in - before.directions[0].frames_in;
+    r.Add("flat_out", 1).Add("flat_cpu_ms_per_call_s",
+                             frames ? cpu * 1000 * fps / static_cast<double>(frames) : 0, 4);
+  }
   bool kept_up = true;
   for (int d = 0; d < 2; ++d) {
     const std::string k = kDirectionKey[d];

@@ -29,6 +29,7 @@ struct LoadOptions {
   double warmup_s = 3;
   double window_s = 10;
   double drain_s = 2;
+  bool flat_out = false;  // Push as fast as the worker goes (LoadWorker::Go).
   VideoClipSpec video;
 };
 

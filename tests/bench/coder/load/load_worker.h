@@ -41,8 +41,10 @@ class LoadWorker {
 
   // Creates every stream's Transcoder on the worker thread; the first error, if any.
   absl::Status Start();
-  // Frames start at `start_us` plus each stream's offset.
-  void Go(int64_t start_us);
+  // Frames start at `start_us` plus each stream's offset. `flat_out`: as fast as the worker
+  // goes instead, still in due order (a diagnosis: the cost of a frame without the wake-ups
+  // of real time).
+  void Go(int64_t start_us, bool flat_out = false);
   // Counters now; latency samples are taken from now on while `measuring`.
   WorkerSnapshot Snapshot(bool measuring);
   // No more input; output still comes.
@@ -68,6 +70,7 @@ class LoadWorker {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   GSource* pacer_ = nullptr;
   bool measuring_ = false;
+  bool flat_out_ = false;
   int64_t max_lag_us_ = 0;
 };
 
