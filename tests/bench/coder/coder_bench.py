@@ -68,6 +68,7 @@ def finish_program(started, tag, timeout):
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
         raise
     lines = {line.split()[0]: line for line in stdout.splitlines() if line.strip()}
     if proc.returncode != 0 or tag not in lines:
@@ -105,13 +106,19 @@ def run_load(kind, calls, args):
             str(args.workers), "--warmup", str(args.warmup), "--window", str(args.window)]
     timeout = 120 + args.warmup + args.window + calls * (2 if kind == "video" else 0.2)
     alongside = None
-    if args.ceiling_alongside:
+    if args.ceiling_alongside and kind == "audio":
         # Both make the same clips first; the load then sets up (~20 ms a call) and warms up.
         delay = args.warmup + 0.02 * calls + 0.5
         alongside = start_program(args, [
             "--mode", "ceiling", "--kind", kind, "--seconds", "1", "--calls", str(calls),
             "--wall", str(args.window - 1), "--delay", f"{delay:.2f}"] + video_args(args))
-    res = run_program(args, argv + video_args(args), "result", timeout)
+    try:
+        res = run_program(args, argv + video_args(args), "result", timeout)
+    except BaseException:
+        if alongside:
+            alongside[1].kill()
+            alongside[1].wait()
+        raise
     res["wait_ratio"] = res["wait_s"] / res["cpu_s"] if res.get("cpu_s") else None
     if alongside:
         ceiling = finish_program(alongside, "ceiling", 600)
@@ -202,8 +209,9 @@ def report(kind, ceiling, points, args):
     print(f"\n== {kind}: {points[0]['fwd_name']} + {points[0]['rev_name']} per call"
           if points else f"\n== {kind}")
     if ceiling:
-        print(f"raw ceiling (codec libraries, one thread, audio with one codec state per call "
-              f"taken in turn; median of the {ceiling['runs']} runs next to the load runs): "
+        states = " with one codec state per call taken in turn" if kind == "audio" else ""
+        print(f"raw ceiling (codec libraries, one thread{states}; median of the "
+              f"{ceiling['runs']} runs next to the load runs): "
               f"{fmt(ceiling['cpu_ms_per_call_s'], '{:.2f}')} ms CPU per call-second = "
               f"{fmt(ceiling['ceiling_calls_per_core'], '{:.1f}')} calls per core")
         for d in ("fwd", "rev"):
@@ -299,8 +307,9 @@ def main():
     p.add_argument("--nice", type=int, default=0, help="nice value (and autogroup) of coder_load")
     p.add_argument("--no-ceiling", action="store_true")
     p.add_argument("--ceiling-alongside", action="store_true",
-                   help="also run the ceiling at the same time as each load run, over its "
-                        "window, on the other core (the 'along' ratio; others then include it)")
+                   help="audio: also run the ceiling at the same time as each load run, over "
+                        "its window (on the other core when it is free; the 'along' ratio; "
+                        "others then include it)")
     p.add_argument("--out", help="every run, point and ceiling as JSON")
     args = p.parse_args()
 

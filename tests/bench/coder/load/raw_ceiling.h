@@ -2,15 +2,16 @@
 
 // The raw codec ceiling: the work of one two-way call done on the codec libraries directly, in
 // a tight loop on one thread, over the same input clips, with no pipeline, RTP or threads:
-//   audio fwd  libavcodec Opus decode (20 ms, mono 48 kHz float -> 16 bits) -> 6:1 FIR down to
-//              8 kHz -> mu-law
-//         rev  mu-law decode -> 1:6 FIR up to 48 kHz -> libopus encode
+//   audio fwd  libavcodec Opus decode (20 ms, mono 48 kHz float -> 16 bits) -> GStreamer's
+//              resampler (as audioresample) down to 8 kHz -> mu-law
+//         rev  mu-law decode -> GStreamer's resampler up to 48 kHz -> libopus encode
 //   video fwd  libvpx VP8 decode -> x264 encode
 //         rev  libavcodec H.264 decode -> libvpx VP8 encode
-// Each direction runs one second of warm-up, then `seconds` of media (the clip looped) timed
-// as a whole by the thread's CPU clock, then as much again timed stage by stage. The totals
-// give CPU per call-second and the ceiling: the calls one core could carry if transcoding
-// cost nothing but the codecs.
+// Audio keeps one codec state per call (`streams`), taken in turn; video one. Each direction
+// warms up (a second; two per state with several), then `seconds` of media (the clip looped,
+// at least a second per state) are timed as a whole by the thread's CPU clock, then as much
+// again stage by stage. The totals give CPU per call-second and the ceiling: the calls one
+// core could carry if transcoding cost nothing but the codecs.
 
 #include "load/call_load.h"
 #include "load/result_line.h"

@@ -3,8 +3,6 @@
 #include <gst/audio/audio.h>
 #include <gst/gst.h>
 
-#include <stdexcept>
-
 #include <algorithm>
 #include <cmath>
 #include <numbers>

@@ -7,6 +7,7 @@
 // one as a reference.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
