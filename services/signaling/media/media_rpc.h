@@ -37,24 +37,27 @@ void CallMediaRelay(GMainContext* loop, std::shared_ptr<media::v1::MediaRelay::S
     std::chrono::steady_clock::time_point started;
     metrics::Histogram* latency = nullptr;
   };
-  auto call = std::make_shared<Call>();
+  // The call state is freed on the loop, whichever thread lets go of it last. Its stub, and
+  // its context (which holds the channel too once the call has started), may be the channel's
+  // last owners once the node has left the pool; gRPC drops its copy of `on_done` on one of
+  // its own threads after running it, and a channel must not be destroyed on its own thread
+  // (gRPC's 'prior > 0' refcount abort, seen in MediaPoolTest.DnsNameIsResolvedAgain).
+  GMainContext* const held = g_main_context_ref(loop);
+  std::shared_ptr<Call> call(new Call, [held](Call* state) {
+    PostToLoop(held, [owner = std::shared_ptr<Call>(state)] {});
+    g_main_context_unref(held);
+  });
   call->request = std::move(request);
   call->stub = std::move(stub);
   call->started = std::chrono::steady_clock::now();
   call->latency = &MediaRpcLatency(method);
   call->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  g_main_context_ref(loop);
   auto on_done = [call, loop, done = std::move(done)](grpc::Status status) mutable {
     call->latency->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - call->started).count());
     PostToLoop(loop, [call, status = std::move(status), done = std::move(done)]() mutable {
       if (done) done(std::move(status), std::move(call->response));
-      // The stub may be the channel's last owner (its node gone from the pool meanwhile): let
-      // it go here, on the loop, never where gRPC drops its own copy of `call` (one of its
-      // threads, after this callback), since a channel must not be destroyed on its own thread.
-      call->stub.reset();
     });
-    g_main_context_unref(loop);
   };
   Call& c = *call;
   start(*c.stub->async(), &c.context, &c.request, &c.response, std::move(on_done));
