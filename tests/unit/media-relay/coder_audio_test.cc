@@ -10,7 +10,11 @@
 #include <iostream>
 #include <string>
 
+#include "common/cwrap/gobject_ptr.h"
+#include "common/cwrap/gst_ptr.h"
 #include "common/metrics/registry.h"
+#include "services/media-relay/coder/gst_runtime.h"
+#include "services/media-relay/coder/pipeline_builder.h"
 #include "tests/unit/media-relay/coder_test_media.h"
 
 namespace webrtc2sip::media::coder {
@@ -186,6 +190,56 @@ TEST_F(CoderAudioTest, StereoOpusIsDownmixedToTheLegacyCodec) {
     for (uint8_t byte : testing::RtpPayload(p)) decoded.push_back(testing::MulawToLinear(byte));
   }
   ExpectTone(decoded, 8000, "stereo opus -> pcmu");
+}
+
+// The Opus decoder is asked for mono (sprop-stereo=0 in the input caps), not stereo float that
+// audioconvert would then mix down: its output caps say one channel, even for a stereo sender.
+TEST(CoderAudioPipeline, OpusIsDecodedToMono) {
+  EnsureGstreamer();
+  std::string stereo = ToneSource(48000);
+  stereo.replace(stereo.find("channels=1"), 10, "channels=2");
+  const std::vector<Packet> opus = testing::RunToEos(
+      stereo + "opusenc audio-type=voice frame-size=20 ! rtpopuspay pt=111 ! "
+               "appsink name=sink sync=false");
+  ASSERT_FALSE(opus.empty());
+  TranscoderConfig config;
+  config.from = "opus";
+  config.to = "pcmu";
+  config.input_payload_type = 111;
+  config.output_payload_type = 0;
+  auto built = BuildPipeline(*FindCoderCodec("opus"), *FindCoderCodec("pcmu"), config);
+  ASSERT_TRUE(built.ok()) << built.status();
+  GObjectPtr<GstPad> in = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("in", GST_PAD_SRC))));
+  ASSERT_TRUE(gst_pad_set_active(in.get(), TRUE));
+  ASSERT_EQ(gst_pad_link(in.get(), built->input.get()), GST_PAD_LINK_OK);
+  GObjectPtr<GstPad> out = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("out", GST_PAD_SINK))));
+  gst_pad_set_chain_function(out.get(), [](GstPad*, GstObject*, GstBuffer* b) {
+    gst_buffer_unref(b);
+    return GST_FLOW_OK;
+  });
+  ASSERT_TRUE(gst_pad_set_active(out.get(), TRUE));
+  ASSERT_EQ(gst_pad_link(built->output.get(), out.get()), GST_PAD_LINK_OK);
+  ASSERT_NE(gst_element_set_state(built->pipeline.get(), GST_STATE_PLAYING),
+            GST_STATE_CHANGE_FAILURE);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_pad_push_event(in.get(), gst_event_new_stream_start("mono-test")));
+  ASSERT_TRUE(gst_pad_push_event(in.get(), gst_event_new_caps(built->input_caps.get())));
+  ASSERT_TRUE(gst_pad_push_event(in.get(), gst_event_new_segment(&segment)));
+  for (size_t i = 0; i < 5 && i < opus.size(); ++i) {
+    GstBuffer* buffer = gst_buffer_new_memdup(opus[i].data(), opus[i].size());
+    GST_BUFFER_PTS(buffer) = i * 20 * GST_MSECOND;
+    ASSERT_EQ(gst_pad_push(in.get(), buffer), GST_FLOW_OK) << i;
+  }
+  GObjectPtr<GstPad> decoded(gst_element_get_static_pad(built->decoder.get(), "src"));
+  GstCapsPtr caps(gst_pad_get_current_caps(decoded.get()));
+  ASSERT_TRUE(caps);
+  int channels = 0;
+  EXPECT_TRUE(gst_structure_get_int(gst_caps_get_structure(caps.get(), 0), "channels", &channels));
+  gchar* text = gst_caps_to_string(caps.get());
+  EXPECT_EQ(channels, 1) << text;
+  g_free(text);
+  gst_element_set_state(built->pipeline.get(), GST_STATE_NULL);
 }
 
 TEST_P(CoderAudioTest, LegacyToneArrivesAsTheSameToneInOpus) {
