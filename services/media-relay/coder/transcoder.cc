@@ -102,6 +102,30 @@ gboolean OnOutputEvent(GstPad*, GstObject*, GstEvent* event) {
   return TRUE;
 }
 
+// A pad of the transcoder's own, linked to the pipeline (`peer` its first sink or last source).
+GObjectPtr<GstPad> OwnPad(const char* name, GstPadDirection direction, GstPad* peer) {
+  GObjectPtr<GstPad> pad = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new(name, direction))));
+  if (!gst_pad_set_active(pad.get(), TRUE)) return {};
+  const GstPadLinkReturn linked = direction == GST_PAD_SRC ? gst_pad_link(pad.get(), peer)
+                                                           : gst_pad_link(peer, pad.get());
+  if (linked != GST_PAD_LINK_OK) return {};
+  return pad;
+}
+
+// Unlinks and drops one of OwnPad()'s, on the thread that pushes through it.
+void ReleaseOwnPad(GObjectPtr<GstPad>& pad) {
+  if (!pad) return;
+  if (GObjectPtr<GstPad> peer{gst_pad_get_peer(pad.get())}) {
+    if (GST_PAD_IS_SRC(pad.get())) {
+      gst_pad_unlink(pad.get(), peer.get());
+    } else {
+      gst_pad_unlink(peer.get(), pad.get());
+    }
+  }
+  gst_pad_set_active(pad.get(), FALSE);
+  pad.reset();
+}
+
 struct OutputSource {
   GSource base;
   Transcoder* transcoder;
@@ -166,9 +190,8 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   t->appsrc_ = std::move(built->appsrc);
   if (effective.inline_input) {
     // Our own source pad in front of the depayloader: Push() pushes on it from this thread.
-    t->input_pad_ = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("webrtc2sip-input", GST_PAD_SRC))));
-    if (!gst_pad_set_active(t->input_pad_.get(), TRUE) ||
-        gst_pad_link(t->input_pad_.get(), built->input.get()) != GST_PAD_LINK_OK) {
+    t->input_pad_ = OwnPad("webrtc2sip-input", GST_PAD_SRC, built->input.get());
+    if (!t->input_pad_) {
       t->StopPipeline();
       return absl::InternalError(StrCat("cannot feed the ", from->name, " -> ", to->name, " pipeline"));
     }
@@ -180,12 +203,12 @@ absl::StatusOr<std::unique_ptr<Transcoder>> Transcoder::Create(const TranscoderC
   CountOnSrcPad(t->encoder_.get(), &shared.stats.frames_encoded, shared.metrics.frames_encoded);
   if (effective.inline_input) {
     // Our own sink pad after the payloader: packets reach the queue on the pushing thread.
-    t->output_pad_ = AdoptGObject(GST_PAD(gst_object_ref_sink(gst_pad_new("webrtc2sip-output", GST_PAD_SINK))));
-    gst_pad_set_element_private(t->output_pad_.get(), &shared);
-    gst_pad_set_chain_function(t->output_pad_.get(), &OnOutputBuffer);
-    gst_pad_set_event_function(t->output_pad_.get(), &OnOutputEvent);
-    if (!gst_pad_set_active(t->output_pad_.get(), TRUE) ||
-        gst_pad_link(built->output.get(), t->output_pad_.get()) != GST_PAD_LINK_OK) {
+    t->output_pad_ = OwnPad("webrtc2sip-output", GST_PAD_SINK, built->output.get());
+    if (t->output_pad_) {
+      gst_pad_set_element_private(t->output_pad_.get(), &shared);
+      gst_pad_set_chain_function(t->output_pad_.get(), &OnOutputBuffer);
+      gst_pad_set_event_function(t->output_pad_.get(), &OnOutputEvent);
+    } else {
       t->StopPipeline();
       return absl::InternalError(StrCat("cannot take the ", from->name, " -> ", to->name, " pipeline's output"));
     }
@@ -274,17 +297,9 @@ Transcoder::~Transcoder() {
 }
 
 void Transcoder::StopPipeline() {
-  if (input_pad_) {
-    // Unlinked here, on the pushing thread, before the reaper stops the pipeline.
-    if (GObjectPtr<GstPad> peer{gst_pad_get_peer(input_pad_.get())}) gst_pad_unlink(input_pad_.get(), peer.get());
-    gst_pad_set_active(input_pad_.get(), FALSE);
-    input_pad_.reset();
-  }
-  if (output_pad_) {
-    if (GObjectPtr<GstPad> peer{gst_pad_get_peer(output_pad_.get())}) gst_pad_unlink(peer.get(), output_pad_.get());
-    gst_pad_set_active(output_pad_.get(), FALSE);
-    output_pad_.reset();
-  }
+  // Unlinked here, on the pushing thread, before the reaper stops the pipeline.
+  ReleaseOwnPad(input_pad_);
+  ReleaseOwnPad(output_pad_);
   appsrc_.reset();
   encoder_.reset();
   pool_.reset();

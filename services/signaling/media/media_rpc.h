@@ -24,7 +24,8 @@ metrics::Histogram& MediaRpcLatency(const std::string& method);
 //   [](auto& a, auto* c, auto* q, auto* r, auto f) { a.KeepAlive(c, q, r, std::move(f)); }
 // `done(status, response)` runs on a later turn of `loop` (never inline); it
 // must guard its own target with a weak handle. The call state (context,
-// request, response, stub) is owned by the call until it completes.
+// request, response, stub) is owned by the call until it completes, and is
+// freed on `loop`.
 template <typename Response, typename Request, typename Start>
 void CallMediaRelay(GMainContext* loop, std::shared_ptr<media::v1::MediaRelay::Stub> stub,
                     const char* method, std::chrono::milliseconds timeout, Request request,
