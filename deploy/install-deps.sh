@@ -13,11 +13,12 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev libxml2-dev libgtest-dev libgmock-dev
   libopus-dev  # the Media Coder's own Opus encoder element (services/media-relay/coder)
+  liburing-dev  # the media relay's batched sends (services/media-relay/net/send_batcher.h)
 )
 runtime_pkgs=(
   ca-certificates openssl
   libsofia-sip-ua0 libsofia-sip-ua-glib3 libwebsockets17 libwebsockets-evlib-glib
-  libnice10 libsrtp2-1 libglib2.0-0 libopus0
+  libnice10 libsrtp2-1 libglib2.0-0 libopus0 liburing2
   libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libgstreamer-plugins-bad1.0-0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice

@@ -101,12 +101,19 @@ const SocketPoller::Slot* SocketPoller::Find(uint64_t token) const {
   return &slot;
 }
 
+bool SocketPoller::EnableSendBatching(std::string* why) {
+  if (!batcher_) batcher_ = SendBatcher::Create(why);
+  return batcher_ != nullptr;
+}
+
 gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
   // Kept alive for the whole turn: the last socket may go away from a handler.
   std::shared_ptr<SocketPoller> poller = reinterpret_cast<Source*>(source)->poller->shared_from_this();
   std::array<epoll_event, kEventsPerTurn> events;
   const auto window = poller->batch_window_;
   const auto start = std::chrono::steady_clock::now();
+  SendBatcher* batcher = poller->batcher_.get();
+  poller->in_turn_ = true;
   while (true) {
     const int count = epoll_wait(poller->epoll_.get(), events.data(), kEventsPerTurn, 0);
     for (int i = 0; i < count; ++i) {
@@ -114,6 +121,8 @@ gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
       const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
       if (slot) slot->handler->OnReadable();
     }
+    // What this round's handlers sent leaves now, before any pause.
+    if (batcher != nullptr) batcher->Flush();
     if (count <= 0 || window.count() == 0) break;
     if (std::chrono::steady_clock::now() - start >= kMaxBatchingTurn) break;
     if (count < kEventsPerTurn) {
@@ -122,6 +131,7 @@ gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
       nanosleep(&pause, nullptr);
     }
   }
+  poller->in_turn_ = false;
   return G_SOURCE_CONTINUE;
 }
 

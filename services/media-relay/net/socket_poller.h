@@ -12,9 +12,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/cwrap/gobject_ptr.h"
+#include "services/media-relay/net/send_batcher.h"
 #include "services/media-relay/net/unique_fd.h"
 
 namespace webrtc2sip::media {
@@ -57,6 +59,16 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
     batch_window_ = std::clamp(window, std::chrono::microseconds(0), std::chrono::microseconds(1000));
   }
 
+  // Send batching (media_relay.send_batching): datagrams the handlers send during a turn go
+  // out together through io_uring (SendBatcher), flushed at the end of each round of ready
+  // sockets. False, and sockets keep sending one by one, when io_uring is unavailable; `why`
+  // then says why.
+  bool EnableSendBatching(std::string* why = nullptr);
+  // The batcher to queue sends on: only inside a turn (a handler running), else nullptr.
+  SendBatcher* batcher_in_turn() const { return in_turn_ ? batcher_.get() : nullptr; }
+  // The batcher, in a turn or not (a socket flushes it before it closes).
+  SendBatcher* batcher() const { return batcher_.get(); }
+
  private:
   struct Source;
   struct Slot {
@@ -76,6 +88,8 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
   std::vector<uint32_t> free_;
   size_t live_ = 0;
   std::chrono::microseconds batch_window_{0};
+  std::unique_ptr<SendBatcher> batcher_;
+  bool in_turn_ = false;
 };
 
 }  // namespace webrtc2sip::media

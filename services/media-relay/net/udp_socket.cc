@@ -90,6 +90,8 @@ UdpSocket::UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& liste
       options_(options) {}
 
 UdpSocket::~UdpSocket() {
+  // Datagrams it queued go before its fd closes (and the batch's slots stop pointing here).
+  if (poller_ && poller_->batcher()) poller_->batcher()->FlushBefore(*this);
   // Unregistered before the fd closes: no call reaches this socket again, and a read in progress
   // (we are inside a listener callback) stops at its next check of the token.
   if (poller_) poller_->Remove(token_);
@@ -215,14 +217,25 @@ bool UdpSocket::SendTo(const uint8_t* data, size_t len, const sockaddr_storage& 
     }
     destination = &converted;
   }
-  const ssize_t sent =
-      ::sendto(fd_.get(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-               reinterpret_cast<const sockaddr*>(destination), SocketAddressLength(*destination));
-  if (sent >= 0) {
+  const socklen_t length = SocketAddressLength(*destination);
+  if (SendBatcher* batcher = poller_->batcher_in_turn()) {
+    if (batcher->Queue(*this, fd_.get(), data, len, *destination, length)) return true;
+  }
+  const ssize_t sent = ::sendto(fd_.get(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                                reinterpret_cast<const sockaddr*>(destination), length);
+  return CountSend(sent >= 0 ? 0 : errno);
+}
+
+void UdpSocket::OnBatchedSendResult(int result) {
+  CountSend(result >= 0 ? 0 : -result);
+}
+
+bool UdpSocket::CountSend(int error) {
+  if (error == 0) {
     ++stats_.sent;
     return true;
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+  if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
     ++stats_.send_dropped;
     UdpMetrics::Get().send_dropped.Inc();
   } else {

@@ -23,7 +23,7 @@ namespace webrtc2sip::media {
 // socket: every socket of a worker reads into the same few kilobytes, which stay in cache (a
 // datagram is the listener's during its call only), instead of each holding a batch of its own. Created, used and destroyed on the
 // thread that runs its GMainContext. Nothing on the packet path allocates, logs or throws.
-class UdpSocket final : public SocketPoller::Handler {
+class UdpSocket final : public SocketPoller::Handler, private SendBatcher::Sender {
  public:
   class Listener {
    public:
@@ -71,7 +71,9 @@ class UdpSocket final : public SocketPoller::Handler {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   // False when dropped: buffer full, or an error; never blocks. An IPv4 destination works on a
-  // dual-stack IPv6 socket.
+  // dual-stack IPv6 socket. Inside a turn of a poller with send batching, the datagram is
+  // queued (true) and a drop is counted in stats() and the metrics when the batch is flushed,
+  // by the end of the turn.
   bool SendTo(const uint8_t* data, size_t len, const sockaddr_storage& to);
 
   const sockaddr_storage& local_address() const { return local_address_; }
@@ -88,13 +90,15 @@ class UdpSocket final : public SocketPoller::Handler {
   // Reads up to one batch; returns false when the socket is drained or the socket was destroyed
   // by a listener during the batch (`poller` and `token` outlive it, `this` may not).
   bool ReadBatch(SocketPoller& poller, uint64_t token);
+  void OnBatchedSendResult(int result) override;
+  // Counts one send: `error` 0 when it went.
+  bool CountSend(int error);
 
   UniqueFd fd_;
   sockaddr_storage local_address_{};
   Listener& listener_;
   const Options options_;
   Stats stats_;
-
 
   std::shared_ptr<SocketPoller> poller_;
   uint64_t token_ = 0;

@@ -58,7 +58,8 @@ const char* EventName(v1::SessionEventType type) {
 MediaNode::MediaNode(NodeContext context, int workers) : context_(std::move(context)) {
   for (int i = 0; i < std::max(1, workers); ++i) {
     workers_.push_back(std::make_unique<Worker>(
-        i, std::chrono::microseconds(context_.relay.packet_batch_us())));
+        i, std::chrono::microseconds(context_.relay.packet_batch_us()),
+        context_.relay.send_batching()));
     NodeMetrics::Get().worker_sessions.WithLabels({std::to_string(i)}).Set(0);
   }
   NodeMetrics::Get().sessions.WithLabels({}).Set(0);

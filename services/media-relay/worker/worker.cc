@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/prctl.h>
 
+#include "common/log/logger.h"
 #include "services/media-relay/net/socket_poller.h"
 
 namespace webrtc2sip::media {
@@ -21,9 +22,10 @@ void FreeTask(gpointer data) { delete static_cast<Task*>(data); }
 
 }  // namespace
 
-Worker::Worker(int index, std::chrono::microseconds batch_window)
+Worker::Worker(int index, std::chrono::microseconds batch_window, bool send_batching)
     : index_(index),
       batch_window_(batch_window),
+      send_batching_(send_batching),
       context_(g_main_context_new()),
       loop_(g_main_loop_new(context_.get(), FALSE)),
       thread_([this] { Run(); }) {}
@@ -43,6 +45,13 @@ void Worker::Run() {
   if (poller && batch_window_.count() > 0) {
     poller->SetBatchWindow(batch_window_);
     prctl(PR_SET_TIMERSLACK, 5000UL, 0UL, 0UL, 0UL);
+  }
+  if (poller && send_batching_) {
+    std::string why;
+    if (!poller->EnableSendBatching(&why) && index_ == 0) {
+      log::Warn("media send batching off: sending one datagram per system call",
+                {{"reason", why}});
+    }
   }
   g_main_loop_run(loop_.get());
   // Run what was posted before the quit, so nothing waits forever.

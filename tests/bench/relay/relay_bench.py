@@ -42,17 +42,23 @@ class ServerKind:
     def __init__(self, name):
         self.name = name
         self.batch_us = None  # the relay's media_relay.packet_batch_us; None: its default
+        self.send_batching = None  # the relay's media_relay.send_batching; None: its default
         if name == "direct":
             self.kind, self.threads = "direct", 0
         else:
             kind, _, rest = name.partition("-")
-            threads, _, batch = rest.partition("-")
+            threads, *options = rest.split("-")
             if (kind not in ("relay", "rtpengine") or threads[:1] not in ("w", "t")
-                    or (batch and (kind != "relay" or batch[:1] != "b"))):
-                raise ValueError(f"unknown server {name}: relay-wN[-bUS], rtpengine-tN or direct")
+                    or (options and kind != "relay")
+                    or any(o[:1] not in ("b", "s") or not o[1:].isdigit() for o in options)):
+                raise ValueError(f"unknown server {name}: relay-wN[-bUS][-s0|-s1], "
+                                 "rtpengine-tN or direct")
             self.kind, self.threads = kind, int(threads[1:])
-            if batch:
-                self.batch_us = int(batch[1:])
+            for option in options:
+                if option[0] == "b":
+                    self.batch_us = int(option[1:])
+                else:
+                    self.send_batching = option[1:] != "0"
 
     @property
     def keying(self):
@@ -70,7 +76,8 @@ class ServerKind:
         if self.kind == "relay":
             return bench_servers.MediaRelay(args.relay_bin, os.path.join(args.build_dir, "python"),
                                             self.threads, cpus, args.nice,
-                                            batch_us=self.batch_us)
+                                            batch_us=self.batch_us,
+                                            send_batching=self.send_batching)
         if self.kind == "rtpengine":
             return bench_servers.Rtpengine(args.rtpengine, self.threads, cpus, args.nice)
         return None
@@ -315,7 +322,8 @@ def main():
     p.add_argument("--rtpengine", default="/usr/bin/rtpengine")
     p.add_argument("--quick", action="store_true", help="smoke run, about a minute")
     p.add_argument("--servers", help="comma-separated: relay-wN (relay-wN-bUS: with "
-                   "media_relay.packet_batch_us=US), rtpengine-tN, direct "
+                   "media_relay.packet_batch_us=US; -s0: media_relay.send_batching off), "
+                   "rtpengine-tN, direct "
                    "(default: relay-w1,rtpengine-t1,relay-w2,rtpengine-t2,direct; "
                    "quick: relay-w1,rtpengine-t1)")
     p.add_argument("--sessions", help="session counts, rising "

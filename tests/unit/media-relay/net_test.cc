@@ -500,6 +500,93 @@ TEST(SocketPollerTest, BatchingTurnEndsUnderEndlessTraffic) {
 
 // A listener that destroys another socket whose datagram is ready in the same turn: that socket
 // is never called.
+// ---------------------------------------------------------------- send batching (io_uring)
+
+std::shared_ptr<SocketPoller> BatchingPoller(TestLoop& loop) {
+  auto poller = SocketPoller::ForContext(loop.context());
+  std::string why;
+  EXPECT_TRUE(poller->EnableSendBatching(&why)) << "io_uring unavailable here: " << why;
+  return poller;
+}
+
+// What a handler sends inside a turn is queued and flushed together (fewer submissions than
+// datagrams), arrives whole, in order and from the right port, and counts on its socket.
+TEST(SendBatchingTest, SendsInsideATurnGoOutTogetherInOrder) {
+  TestLoop loop;
+  auto poller = BatchingPoller(loop);
+  ASSERT_NE(poller->batcher(), nullptr);
+  Receiver a_events;
+  Receiver b_events;
+  b_events.echo = true;
+  auto a = UdpSocket::Bind(Loopback(0), loop.context(), a_events, {});
+  auto b = UdpSocket::Bind(Loopback(0), loop.context(), b_events, {});
+  ASSERT_TRUE(a && b);
+  std::vector<Bytes> sent;
+  for (size_t i = 0; i < 40; ++i) {
+    sent.push_back(Pattern(1 + (i * 97) % 2048, static_cast<uint8_t>(i)));
+    // Outside a turn: sent at once, counted at once.
+    ASSERT_TRUE(a->SendTo(sent.back().data(), sent.back().size(), b->local_address()));
+    EXPECT_EQ(a->stats().sent, i + 1);
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return a_events.packets.size() == sent.size(); }, 2s));
+  EXPECT_EQ(a_events.packets, sent);
+  for (const auto& from : a_events.senders) {
+    EXPECT_TRUE(SameSocketAddress(from, b->local_address())) << FormatSocketAddress(from);
+  }
+  EXPECT_EQ(b->stats().sent, sent.size());
+  EXPECT_EQ(b->stats().send_errors + b->stats().send_dropped, 0u);
+  const SendBatcher::Stats& stats = poller->batcher()->stats();
+  EXPECT_EQ(stats.datagrams, sent.size());  // The echoes; a's sends were outside any turn.
+  EXPECT_LT(stats.flushes, stats.datagrams);
+  EXPECT_GT(stats.submitted, 0u);
+  EXPECT_EQ(stats.submit_errors, 0u);
+  EXPECT_EQ(poller->batcher()->queued(), 0u);
+}
+
+// A socket destroyed right after queueing a datagram sends it before its fd closes.
+TEST(SendBatchingTest, ASocketClosedWithDatagramsQueuedSendsThemFirst) {
+  TestLoop loop;
+  auto poller = BatchingPoller(loop);
+  Receiver a_events;
+  Receiver b_events;
+  b_events.echo = true;
+  auto a = UdpSocket::Bind(Loopback(0), loop.context(), a_events, {});
+  std::unique_ptr<UdpSocket> b = UdpSocket::Bind(Loopback(0), loop.context(), b_events, {});
+  ASSERT_TRUE(a && b);
+  b_events.on_packet = [&] {
+    EXPECT_EQ(poller->batcher()->queued(), 1u);  // The echo, not sent yet.
+    b.reset();
+  };
+  const Bytes ping = Pattern(172, 9);
+  ASSERT_TRUE(a->SendTo(ping.data(), ping.size(), b->local_address()));
+  ASSERT_TRUE(loop.RunUntil([&] { return a_events.packets.size() == 1; }, 2s));
+  EXPECT_EQ(a_events.packets[0], ping);
+  EXPECT_EQ(poller->batcher()->queued(), 0u);
+}
+
+// A batched send the kernel refuses is counted against its socket when the batch goes; the
+// other datagrams of the batch go.
+TEST(SendBatchingTest, ARefusedDatagramIsCountedAndTheRestOfTheBatchGoes) {
+  TestLoop loop;
+  auto poller = BatchingPoller(loop);
+  Receiver a_events;
+  Receiver b_events;
+  auto a = UdpSocket::Bind(Loopback(0), loop.context(), a_events, {});
+  auto b = UdpSocket::Bind(Loopback(0), loop.context(), b_events, {});
+  ASSERT_TRUE(a && b);
+  const sockaddr_storage nowhere = Loopback(0);  // UDP refuses port 0 (EINVAL).
+  b_events.on_packet = [&] {
+    const uint8_t byte = 7;
+    EXPECT_TRUE(b->SendTo(&byte, 1, nowhere));  // Queued: the verdict comes with the batch.
+    EXPECT_TRUE(b->SendTo(&byte, 1, a->local_address()));
+  };
+  const uint8_t ping = 1;
+  ASSERT_TRUE(a->SendTo(&ping, 1, b->local_address()));
+  ASSERT_TRUE(loop.RunUntil([&] { return a_events.packets.size() == 1; }, 2s));
+  EXPECT_EQ(b->stats().send_errors, 1u);
+  EXPECT_EQ(b->stats().sent, 1u);
+}
+
 TEST(UdpSocketTest, SocketDestroyedByAnotherInTheSameTurnIsNotCalled) {
   TestLoop loop;
   Receiver first_events;
