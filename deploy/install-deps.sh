@@ -13,7 +13,7 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev libxml2-dev libgtest-dev libgmock-dev
   libopus-dev  # the Media Coder's own Opus encoder element (services/media-relay/coder)
-  liburing-dev  # the media relay's batched sends (services/media-relay/net/send_batcher.h)
+  liburing-dev  # the media relay's batched sends (services/media-relay/net/io_batcher.h)
 )
 runtime_pkgs=(
   ca-certificates openssl

@@ -1,5 +1,6 @@
 #include "services/media-relay/net/socket_poller.h"
 
+#include <errno.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -101,8 +102,51 @@ const SocketPoller::Slot* SocketPoller::Find(uint64_t token) const {
   return &slot;
 }
 
-bool SocketPoller::EnableSendBatching(std::string* why) {
-  if (!batcher_) batcher_ = SendBatcher::Create(why);
+void SocketPoller::ServeBatched(const epoll_event* events, int count) {
+  uint64_t tokens[IoBatcher::kReadBatch];
+  int fds[IoBatcher::kReadBatch];
+  size_t pending = 0;
+  size_t largest = 0;
+  auto read_pending = [&] {
+    if (pending == 0) return;
+    const bool read = batcher_->ReadEach(fds, pending, largest);
+    for (size_t i = 0; i < pending; ++i) {
+      // A handler earlier in this round may have removed this one: the token says.
+      const Slot* slot = Find(tokens[i]);
+      if (!slot) continue;
+      if (!read) {
+        slot->handler->OnReadable();  // Batching was given up: read the usual way.
+        continue;
+      }
+      slot->handler->OnBatchRead(batcher_->received(i, 0));
+      const IoBatcher::Received& second = batcher_->received(i, 1);
+      if (second.result == -EAGAIN || (slot = Find(tokens[i])) == nullptr) continue;
+      slot->handler->OnBatchRead(second);  // A datagram, or an error to count.
+      // Two in a row: there may be more. Read them now, not one a round.
+      if (second.result >= 0 && (slot = Find(tokens[i])) != nullptr) slot->handler->OnReadable();
+    }
+    pending = 0;
+    largest = 0;
+  };
+  for (int i = 0; i < count; ++i) {
+    const uint64_t token = events[i].data.u64;
+    const Slot* slot = Find(token);
+    if (!slot) continue;
+    const int fd = slot->handler->batch_read_fd();
+    if (fd < 0) {
+      slot->handler->OnReadable();
+      continue;
+    }
+    tokens[pending] = token;
+    fds[pending] = fd;
+    largest = std::max(largest, slot->handler->batch_read_size());
+    if (++pending == IoBatcher::kReadBatch) read_pending();
+  }
+  read_pending();
+}
+
+bool SocketPoller::EnableBatchedIo(std::string* why) {
+  if (!batcher_) batcher_ = IoBatcher::Create(why);
   return batcher_ != nullptr;
 }
 
@@ -112,14 +156,18 @@ gboolean SocketPoller::Dispatch(GSource* source, GSourceFunc, gpointer) {
   std::array<epoll_event, kEventsPerTurn> events;
   const auto window = poller->batch_window_;
   const auto start = std::chrono::steady_clock::now();
-  SendBatcher* batcher = poller->batcher_.get();
+  IoBatcher* batcher = poller->batcher_.get();
   poller->in_turn_ = true;
   while (true) {
     const int count = epoll_wait(poller->epoll_.get(), events.data(), kEventsPerTurn, 0);
-    for (int i = 0; i < count; ++i) {
-      // A handler earlier in this turn may have removed this one: the token says.
-      const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
-      if (slot) slot->handler->OnReadable();
+    if (batcher != nullptr) {
+      poller->ServeBatched(events.data(), count);
+    } else {
+      for (int i = 0; i < count; ++i) {
+        // A handler earlier in this turn may have removed this one: the token says.
+        const Slot* slot = poller->Find(events[static_cast<size_t>(i)].data.u64);
+        if (slot) slot->handler->OnReadable();
+      }
     }
     // What this round's handlers sent leaves now, before any pause.
     if (batcher != nullptr) batcher->Flush();

@@ -7,6 +7,7 @@
 // (docs/performance.md); epoll returns only the ready sockets.
 
 #include <glib.h>
+#include <sys/epoll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +17,7 @@
 #include <vector>
 
 #include "common/cwrap/gobject_ptr.h"
-#include "services/media-relay/net/send_batcher.h"
+#include "services/media-relay/net/io_batcher.h"
 #include "services/media-relay/net/unique_fd.h"
 
 namespace webrtc2sip::media {
@@ -28,6 +29,15 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
     // The fd is readable (level-triggered: called again while it stays readable). The handler
     // may remove itself, or others, from here.
     virtual void OnReadable() = 0;
+    // With batched I/O (EnableBatchedIo): a datagram socket gives its fd here and the poller
+    // reads one datagram for it, with those of the round's other ready sockets, in one
+    // submission, then calls OnBatchRead() instead of OnReadable() (and OnReadable() too when
+    // the kernel says more is waiting). -1: OnReadable() only.
+    virtual int batch_read_fd() const { return -1; }
+    // The largest datagram it takes (at most IoBatcher::kMaxDatagram).
+    virtual size_t batch_read_size() const { return IoBatcher::kMaxDatagram; }
+    // One datagram read for it in a batch; it may remove itself, or others, from here.
+    virtual void OnBatchRead(const IoBatcher::Received&) {}
 
    protected:
     virtual ~Handler() = default;
@@ -59,15 +69,15 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
     batch_window_ = std::clamp(window, std::chrono::microseconds(0), std::chrono::microseconds(1000));
   }
 
-  // Send batching (media_relay.send_batching): datagrams the handlers send during a turn go
-  // out together through io_uring (SendBatcher), flushed at the end of each round of ready
-  // sockets. False, and sockets keep sending one by one, when io_uring is unavailable; `why`
-  // then says why.
-  bool EnableSendBatching(std::string* why = nullptr);
+  // Batched I/O (media_relay.batched_io): each round of ready sockets is read in one io_uring
+  // submission (one datagram each), and what the handlers send during a turn goes out
+  // together, flushed at the end of each round (IoBatcher). False, and sockets keep reading
+  // and sending one call at a time, when io_uring is unavailable; `why` then says why.
+  bool EnableBatchedIo(std::string* why = nullptr);
   // The batcher to queue sends on: only inside a turn (a handler running), else nullptr.
-  SendBatcher* batcher_in_turn() const { return in_turn_ ? batcher_.get() : nullptr; }
+  IoBatcher* batcher_in_turn() const { return in_turn_ ? batcher_.get() : nullptr; }
   // The batcher, in a turn or not (a socket flushes it before it closes).
-  SendBatcher* batcher() const { return batcher_.get(); }
+  IoBatcher* batcher() const { return batcher_.get(); }
 
  private:
   struct Source;
@@ -79,6 +89,8 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
 
   explicit SocketPoller(GMainContext* context);
   static gboolean Dispatch(GSource* source, GSourceFunc, gpointer);
+  // One round's ready sockets, read through the batcher where they allow it.
+  void ServeBatched(const epoll_event* events, int count);
   const Slot* Find(uint64_t token) const;
 
   GMainContext* context_;
@@ -88,7 +100,7 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
   std::vector<uint32_t> free_;
   size_t live_ = 0;
   std::chrono::microseconds batch_window_{0};
-  std::unique_ptr<SendBatcher> batcher_;
+  std::unique_ptr<IoBatcher> batcher_;
   bool in_turn_ = false;
 };
 

@@ -119,6 +119,32 @@ void UdpSocket::OnReadable() {
   }
 }
 
+int UdpSocket::batch_read_fd() const {
+  // A socket that takes datagrams longer than a batch slot reads on its own.
+  return options_.max_datagram <= IoBatcher::kMaxDatagram ? fd_.get() : -1;
+}
+
+void UdpSocket::OnBatchRead(const IoBatcher::Received& received) {
+  if (received.result < 0) {
+    const int error = -received.result;
+    if (error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+      ++stats_.receive_errors;  // E.g. a pending ICMP error; reading clears it.
+      UdpMetrics::Get().receive_errors.Inc();
+    }
+    return;
+  }
+  const auto length = static_cast<size_t>(received.result);
+  if (length > options_.max_datagram) {
+    ++stats_.truncated;
+    UdpMetrics::Get().truncated.Inc();
+    return;
+  }
+  ++stats_.received;
+  sockaddr_storage from = *received.from;
+  UnmapV4(from);
+  listener_.OnUdpPacket(*this, received.data, length, from);  // May destroy this.
+}
+
 namespace {
 
 // The receive side of recvmmsg for every socket read on this thread: `batch` slots of
@@ -218,7 +244,7 @@ bool UdpSocket::SendTo(const uint8_t* data, size_t len, const sockaddr_storage& 
     destination = &converted;
   }
   const socklen_t length = SocketAddressLength(*destination);
-  if (SendBatcher* batcher = poller_->batcher_in_turn()) {
+  if (IoBatcher* batcher = poller_->batcher_in_turn()) {
     if (batcher->Queue(*this, fd_.get(), data, len, *destination, length)) return true;
   }
   const ssize_t sent = ::sendto(fd_.get(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,

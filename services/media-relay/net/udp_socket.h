@@ -23,7 +23,7 @@ namespace webrtc2sip::media {
 // socket: every socket of a worker reads into the same few kilobytes, which stay in cache (a
 // datagram is the listener's during its call only), instead of each holding a batch of its own. Created, used and destroyed on the
 // thread that runs its GMainContext. Nothing on the packet path allocates, logs or throws.
-class UdpSocket final : public SocketPoller::Handler, private SendBatcher::Sender {
+class UdpSocket final : public SocketPoller::Handler, private IoBatcher::Sender {
  public:
   class Listener {
    public:
@@ -87,6 +87,9 @@ class UdpSocket final : public SocketPoller::Handler, private SendBatcher::Sende
  private:
   UdpSocket(UniqueFd fd, const sockaddr_storage& local, Listener& listener, const Options& options);
   void OnReadable() override;
+  int batch_read_fd() const override;
+  size_t batch_read_size() const override { return options_.max_datagram; }
+  void OnBatchRead(const IoBatcher::Received& received) override;
   // Reads up to one batch; returns false when the socket is drained or the socket was destroyed
   // by a listener during the batch (`poller` and `token` outlive it, `this` may not).
   bool ReadBatch(SocketPoller& poller, uint64_t token);

@@ -59,7 +59,7 @@ MediaNode::MediaNode(NodeContext context, int workers) : context_(std::move(cont
   for (int i = 0; i < std::max(1, workers); ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, std::chrono::microseconds(context_.relay.packet_batch_us()),
-        context_.relay.send_batching()));
+        context_.relay.batched_io()));
     NodeMetrics::Get().worker_sessions.WithLabels({std::to_string(i)}).Set(0);
   }
   NodeMetrics::Get().sessions.WithLabels({}).Set(0);

@@ -22,10 +22,10 @@ void FreeTask(gpointer data) { delete static_cast<Task*>(data); }
 
 }  // namespace
 
-Worker::Worker(int index, std::chrono::microseconds batch_window, bool send_batching)
+Worker::Worker(int index, std::chrono::microseconds batch_window, bool batched_io)
     : index_(index),
       batch_window_(batch_window),
-      send_batching_(send_batching),
+      batched_io_(batched_io),
       context_(g_main_context_new()),
       loop_(g_main_loop_new(context_.get(), FALSE)),
       thread_([this] { Run(); }) {}
@@ -46,9 +46,9 @@ void Worker::Run() {
     poller->SetBatchWindow(batch_window_);
     prctl(PR_SET_TIMERSLACK, 5000UL, 0UL, 0UL, 0UL);
   }
-  if (poller && send_batching_) {
+  if (poller && batched_io_) {
     std::string why;
-    if (!poller->EnableSendBatching(&why) && index_ == 0) {
+    if (!poller->EnableBatchedIo(&why) && index_ == 0) {
       log::Warn("media send batching off: sending one datagram per system call",
                 {{"reason", why}});
     }

@@ -21,8 +21,8 @@ namespace webrtc2sip::media {
 class Worker {
  public:
   // `batch_window`: media_relay.packet_batch_us, for the worker's socket poller.
-  // `send_batching`: media_relay.send_batching (SocketPoller::EnableSendBatching).
-  explicit Worker(int index, std::chrono::microseconds batch_window = {}, bool send_batching = false);
+  // `batched_io`: media_relay.batched_io (SocketPoller::EnableBatchedIo).
+  explicit Worker(int index, std::chrono::microseconds batch_window = {}, bool batched_io = false);
   ~Worker();  // stops the loop and joins the thread
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -55,7 +55,7 @@ class Worker {
 
   const int index_;
   const std::chrono::microseconds batch_window_;
-  const bool send_batching_;
+  const bool batched_io_;
   CPtr<GMainContext, g_main_context_unref> context_;
   CPtr<GMainLoop, g_main_loop_unref> loop_;
   std::thread thread_;

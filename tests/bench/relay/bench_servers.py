@@ -100,7 +100,7 @@ class MediaRelay(Server):
     name = "media-relay"
 
     def __init__(self, binary, python_dir, workers, cpus, nice=0, log_level="warn",
-                 batch_us=None, send_batching=None):
+                 batch_us=None, batched_io=None):
         sys.path.insert(0, python_dir)
         import grpc
         from webrtc2sip.media.v1 import media_relay_pb2 as pb
@@ -121,8 +121,8 @@ class MediaRelay(Server):
         }
         if batch_us is not None:
             config["media_relay"]["packet_batch_us"] = batch_us
-        if send_batching is not None:
-            config["media_relay"]["send_batching"] = send_batching
+        if batched_io is not None:
+            config["media_relay"]["batched_io"] = batched_io
         fd, self.config_path = tempfile.mkstemp(prefix="relay-bench-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             yaml.safe_dump(config, f)

@@ -42,7 +42,7 @@ class ServerKind:
     def __init__(self, name):
         self.name = name
         self.batch_us = None  # the relay's media_relay.packet_batch_us; None: its default
-        self.send_batching = None  # the relay's media_relay.send_batching; None: its default
+        self.batched_io = None  # the relay's media_relay.batched_io; None: its default
         if name == "direct":
             self.kind, self.threads = "direct", 0
         else:
@@ -58,7 +58,7 @@ class ServerKind:
                 if option[0] == "b":
                     self.batch_us = int(option[1:])
                 else:
-                    self.send_batching = option[1:] != "0"
+                    self.batched_io = option[1:] != "0"
 
     @property
     def keying(self):
@@ -77,7 +77,7 @@ class ServerKind:
             return bench_servers.MediaRelay(args.relay_bin, os.path.join(args.build_dir, "python"),
                                             self.threads, cpus, args.nice,
                                             batch_us=self.batch_us,
-                                            send_batching=self.send_batching)
+                                            batched_io=self.batched_io)
         if self.kind == "rtpengine":
             return bench_servers.Rtpengine(args.rtpengine, self.threads, cpus, args.nice)
         return None
@@ -322,7 +322,7 @@ def main():
     p.add_argument("--rtpengine", default="/usr/bin/rtpengine")
     p.add_argument("--quick", action="store_true", help="smoke run, about a minute")
     p.add_argument("--servers", help="comma-separated: relay-wN (relay-wN-bUS: with "
-                   "media_relay.packet_batch_us=US; -s0: media_relay.send_batching off), "
+                   "media_relay.packet_batch_us=US; -s0: media_relay.batched_io off), "
                    "rtpengine-tN, direct "
                    "(default: relay-w1,rtpengine-t1,relay-w2,rtpengine-t2,direct; "
                    "quick: relay-w1,rtpengine-t1)")

@@ -505,13 +505,13 @@ TEST(SocketPollerTest, BatchingTurnEndsUnderEndlessTraffic) {
 std::shared_ptr<SocketPoller> BatchingPoller(TestLoop& loop) {
   auto poller = SocketPoller::ForContext(loop.context());
   std::string why;
-  EXPECT_TRUE(poller->EnableSendBatching(&why)) << "io_uring unavailable here: " << why;
+  EXPECT_TRUE(poller->EnableBatchedIo(&why)) << "io_uring unavailable here: " << why;
   return poller;
 }
 
 // What a handler sends inside a turn is queued and flushed together (fewer submissions than
 // datagrams), arrives whole, in order and from the right port, and counts on its socket.
-TEST(SendBatchingTest, SendsInsideATurnGoOutTogetherInOrder) {
+TEST(BatchedIoTest, SendsInsideATurnGoOutTogetherInOrder) {
   TestLoop loop;
   auto poller = BatchingPoller(loop);
   ASSERT_NE(poller->batcher(), nullptr);
@@ -535,7 +535,7 @@ TEST(SendBatchingTest, SendsInsideATurnGoOutTogetherInOrder) {
   }
   EXPECT_EQ(b->stats().sent, sent.size());
   EXPECT_EQ(b->stats().send_errors + b->stats().send_dropped, 0u);
-  const SendBatcher::Stats& stats = poller->batcher()->stats();
+  const IoBatcher::Stats& stats = poller->batcher()->stats();
   EXPECT_EQ(stats.datagrams, sent.size());  // The echoes; a's sends were outside any turn.
   EXPECT_LT(stats.flushes, stats.datagrams);
   EXPECT_GT(stats.submitted, 0u);
@@ -544,7 +544,7 @@ TEST(SendBatchingTest, SendsInsideATurnGoOutTogetherInOrder) {
 }
 
 // A socket destroyed right after queueing a datagram sends it before its fd closes.
-TEST(SendBatchingTest, ASocketClosedWithDatagramsQueuedSendsThemFirst) {
+TEST(BatchedIoTest, ASocketClosedWithDatagramsQueuedSendsThemFirst) {
   TestLoop loop;
   auto poller = BatchingPoller(loop);
   Receiver a_events;
@@ -566,7 +566,7 @@ TEST(SendBatchingTest, ASocketClosedWithDatagramsQueuedSendsThemFirst) {
 
 // A batched send the kernel refuses is counted against its socket when the batch goes; the
 // other datagrams of the batch go.
-TEST(SendBatchingTest, ARefusedDatagramIsCountedAndTheRestOfTheBatchGoes) {
+TEST(BatchedIoTest, ARefusedDatagramIsCountedAndTheRestOfTheBatchGoes) {
   TestLoop loop;
   auto poller = BatchingPoller(loop);
   Receiver a_events;
@@ -585,6 +585,67 @@ TEST(SendBatchingTest, ARefusedDatagramIsCountedAndTheRestOfTheBatchGoes) {
   ASSERT_TRUE(loop.RunUntil([&] { return a_events.packets.size() == 1; }, 2s));
   EXPECT_EQ(b->stats().send_errors, 1u);
   EXPECT_EQ(b->stats().sent, 1u);
+}
+
+// The ready sockets of a round are read in one submission each way: many sockets with one
+// datagram each need fewer submissions than sockets, and every datagram arrives whole with its
+// sender.
+TEST(BatchedIoTest, ReadySocketsAreReadTogether) {
+  TestLoop loop;
+  auto poller = BatchingPoller(loop);
+  Receiver events;
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  std::vector<std::unique_ptr<UdpSocket>> sockets;
+  for (int i = 0; i < 24; ++i) {
+    sockets.push_back(UdpSocket::Bind(Loopback(0), loop.context(), events, {}));
+    ASSERT_TRUE(sockets.back());
+  }
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    const Bytes datagram = Pattern(100 + i, static_cast<uint8_t>(i));
+    ASSERT_TRUE(sender->SendTo(datagram.data(), datagram.size(), sockets[i]->local_address()));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == sockets.size(); }, 2s));
+  std::vector<Bytes> expected;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    expected.push_back(Pattern(100 + i, static_cast<uint8_t>(i)));
+    EXPECT_EQ(sockets[i]->stats().received, 1u);
+    EXPECT_TRUE(SameSocketAddress(events.senders[i], sender->local_address()));
+  }
+  std::sort(events.packets.begin(), events.packets.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(events.packets, expected);
+  const IoBatcher::Stats& stats = poller->batcher()->stats();
+  EXPECT_GT(stats.read_batches, 0u);
+  EXPECT_LT(stats.read_batches, sockets.size());
+  EXPECT_EQ(stats.submit_errors, 0u);
+}
+
+// A socket with a burst waiting is drained in the turn that finds it, in order, not one
+// datagram a round; an oversized datagram is counted as truncated, as without batching.
+TEST(BatchedIoTest, ABurstIsReadInOneTurnInOrderAndOversizeIsTruncated) {
+  TestLoop loop;
+  auto poller = BatchingPoller(loop);
+  IterationCounter iterations(loop.context());
+  Receiver events;
+  UdpSocket::Options options;
+  options.max_datagram = 300;
+  auto receiver = UdpSocket::Bind(Loopback(0), loop.context(), events, options);
+  auto sender = UdpSocket::Bind(Loopback(0), loop.context(), events, {});
+  ASSERT_TRUE(receiver && sender);
+  std::vector<Bytes> sent;
+  const Bytes oversized = Pattern(301, 1);
+  ASSERT_TRUE(sender->SendTo(oversized.data(), oversized.size(), receiver->local_address()));
+  for (size_t i = 0; i < 40; ++i) {
+    sent.push_back(Pattern(1 + i * 7, static_cast<uint8_t>(i)));
+    ASSERT_TRUE(sender->SendTo(sent.back().data(), sent.back().size(), receiver->local_address()));
+  }
+  std::vector<int> turns;
+  events.on_packet = [&] { turns.push_back(iterations.count()); };
+  ASSERT_TRUE(loop.RunUntil([&] { return events.packets.size() == sent.size(); }, 2s));
+  EXPECT_EQ(events.packets, sent);
+  EXPECT_EQ(receiver->stats().truncated, 1u);
+  EXPECT_EQ(receiver->stats().received, sent.size());
+  EXPECT_EQ(turns.front(), turns.back());
 }
 
 TEST(UdpSocketTest, SocketDestroyedByAnotherInTheSameTurnIsNotCalled) {
