@@ -49,7 +49,7 @@ void Worker::Run() {
   if (poller && batched_io_) {
     std::string why;
     if (!poller->EnableBatchedIo(&why) && index_ == 0) {
-      log::Warn("media send batching off: sending one datagram per system call",
+      log::Warn("media batched io off: one system call per socket read and per packet sent",
                 {{"reason", why}});
     }
   }
