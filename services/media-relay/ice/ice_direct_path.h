@@ -1,8 +1,8 @@
 #pragma once
 
 // The media path of an ICE-lite WebRTC leg once ICE has selected its pair: the selected socket
-// is read from the worker's epoll set (SocketPoller, batched recvmmsg) and written with
-// sendto(), and the connectivity and consent checks the browser keeps sending are answered here.
+// is read and written on the worker's socket poller as the legacy leg's sockets are (batched
+// through io_uring, or recvmmsg and sendto), and the connectivity and consent checks the browser keeps sending are answered here.
 // libnice's own path costs a GLib source per socket (the worker's loop polled every session's
 // socket on every wake-up), its agent lock and its GSocket wrappers on every packet
 // (docs/performance.md); a lite agent keeps no state that a check on the selected pair changes.
@@ -37,6 +37,9 @@ class IceDirectPath final : public UdpSocket::Listener {
     // The datagram just read needs libnice. Called once; the owner must not destroy the path
     // from here (the rest of the batch read with it is still delivered), but soon after.
     virtual void OnDirectPathNeedsAgent(std::string_view why) = 0;
+    // A datagram Send() accepted was dropped later, when the worker's batch of sends went
+    // (UdpSocket::Listener::OnSendDropped).
+    virtual void OnDirectPathSendDropped() {}
 
    protected:
     virtual ~Owner() = default;
@@ -69,6 +72,7 @@ class IceDirectPath final : public UdpSocket::Listener {
   IceDirectPath(const sockaddr_storage& remote, std::string local_ufrag, Owner& owner);
   void OnUdpPacket(UdpSocket& socket, const uint8_t* data, size_t len,
                    const sockaddr_storage& from) override;
+  void OnSendDropped(UdpSocket&) override { owner_.OnDirectPathSendDropped(); }
   void OnStun(const uint8_t* data, size_t len, const sockaddr_storage& from);
   void HandBack(std::string_view why);
 

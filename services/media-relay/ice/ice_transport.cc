@@ -313,6 +313,12 @@ bool IceTransport::Restart() {
   return true;
 }
 
+void IceTransport::OnDirectPathSendDropped() {
+  // Send() counted it as sent when the batch took it: `sent` counts what was handed over.
+  ++stats_.send_dropped;
+  IceMetrics::Get().send_dropped.Inc();
+}
+
 bool IceTransport::Send(const uint8_t* data, size_t len) {
   if (direct_) [[likely]] {
     if (!direct_->Send(data, len)) {

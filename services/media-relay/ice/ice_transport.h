@@ -82,8 +82,9 @@ class IceTransport : private IceDirectPath::Owner {
 
   struct Stats {
     uint64_t received = 0;
-    uint64_t sent = 0;
-    uint64_t send_dropped = 0;  // No selected pair yet, socket buffer full, or a send error.
+    uint64_t sent = 0;          // Handed to the socket (a batched send may still be dropped).
+    uint64_t send_dropped = 0;  // No selected pair yet, socket buffer full, or a send error,
+                                // at once or when the worker's batch of sends went.
     uint64_t direct_entered = 0;   // Times the media path went direct.
     uint64_t direct_left = 0;      // Times it went back to libnice.
   };
@@ -164,6 +165,7 @@ class IceTransport : private IceDirectPath::Owner {
   void LeaveDirect(std::string_view why);
   void OnDirectPathData(const uint8_t* data, size_t len) override;
   void OnDirectPathNeedsAgent(std::string_view why) override;
+  void OnDirectPathSendDropped() override;
 
   GMainContextPtr context_;
   const Options options_;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/log/logger.h"
+
 namespace webrtc2sip::media {
 namespace {
 
@@ -83,11 +85,16 @@ void IoBatcher::GiveUp() {
   if (!ring_ready_) return;
   io_uring_queue_exit(&ring_);
   ring_ready_ = false;
+  log::Warn("media batched io given up: one system call per socket read and per packet sent",
+            {{"reason", "io_uring did not take or complete a submission"}});
 }
 
 bool IoBatcher::Queue(Sender& sender, int fd, const uint8_t* data, size_t len,
                       const sockaddr_storage& to, socklen_t to_length) {
-  if (len > kMaxDatagram || !ring_ready_) return false;
+  if (len > kMaxDatagram || !ring_ready_) {
+    Flush();  // What is queued goes first: the caller's own send must not overtake it.
+    return false;
+  }
   SendSlot& slot = send_slots_[queued_++];
   slot.sender = &sender;
   slot.fd = fd;

@@ -108,6 +108,16 @@ void SocketPoller::ServeBatched(const epoll_event* events, int count) {
   size_t pending = 0;
   size_t largest = 0;
   auto read_pending = [&] {
+    // A handler called since a socket was put here (one that reads on its own) may have
+    // removed it: its fd is closed, and the number may already belong to another file.
+    size_t live = 0;
+    for (size_t i = 0; i < pending; ++i) {
+      if (Find(tokens[i]) == nullptr) continue;
+      tokens[live] = tokens[i];
+      fds[live] = fds[i];
+      ++live;
+    }
+    pending = live;
     if (pending == 0) return;
     const bool read = batcher_->ReadEach(fds, pending, largest);
     for (size_t i = 0; i < pending; ++i) {

@@ -253,7 +253,7 @@ bool UdpSocket::SendTo(const uint8_t* data, size_t len, const sockaddr_storage& 
 }
 
 void UdpSocket::OnBatchedSendResult(int result) {
-  CountSend(result >= 0 ? 0 : -result);
+  if (!CountSend(result >= 0 ? 0 : -result)) listener_.OnSendDropped(*this);
 }
 
 bool UdpSocket::CountSend(int error) {

@@ -32,6 +32,10 @@ class UdpSocket final : public SocketPoller::Handler, private IoBatcher::Sender 
     // delivered after that.
     virtual void OnUdpPacket(UdpSocket& socket, const uint8_t* data, size_t len,
                              const sockaddr_storage& from) = 0;
+    // A datagram SendTo() queued in a batch (it returned true) was dropped when the batch went:
+    // socket buffer full, or an error. Already counted in stats() and the UDP metrics. Must not
+    // destroy the socket.
+    virtual void OnSendDropped(UdpSocket& /*socket*/) {}
 
    protected:
     virtual ~Listener() = default;

@@ -48,9 +48,9 @@ void Worker::Run() {
   }
   if (poller && batched_io_) {
     std::string why;
-    if (!poller->EnableBatchedIo(&why) && index_ == 0) {
+    if (!poller->EnableBatchedIo(&why)) {
       log::Warn("media batched io off: one system call per socket read and per packet sent",
-                {{"reason", why}});
+                {{"worker", std::to_string(index_)}, {"reason", why}});
     }
   }
   g_main_loop_run(loop_.get());
