@@ -30,9 +30,9 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
     // may remove itself, or others, from here.
     virtual void OnReadable() = 0;
     // With batched I/O (EnableBatchedIo): a datagram socket gives its fd here and the poller
-    // reads one datagram for it, with those of the round's other ready sockets, in one
-    // submission, then calls OnBatchRead() instead of OnReadable() (and OnReadable() too when
-    // the kernel says more is waiting). -1: OnReadable() only.
+    // reads up to two datagrams for it, with those of the round's other ready sockets, in one
+    // submission, then calls OnBatchRead() for each instead of OnReadable() (and OnReadable()
+    // too when both reads got one: more may be waiting). -1: OnReadable() only.
     virtual int batch_read_fd() const { return -1; }
     // The largest datagram it takes (at most IoBatcher::kMaxDatagram).
     virtual size_t batch_read_size() const { return IoBatcher::kMaxDatagram; }
@@ -70,7 +70,7 @@ class SocketPoller : public std::enable_shared_from_this<SocketPoller> {
   }
 
   // Batched I/O (media_relay.batched_io): each round of ready sockets is read in one io_uring
-  // submission (one datagram each), and what the handlers send during a turn goes out
+  // submission (up to two datagrams each), and what the handlers send during a turn goes out
   // together, flushed at the end of each round (IoBatcher). False, and sockets keep reading
   // and sending one call at a time, when io_uring is unavailable; `why` then says why.
   bool EnableBatchedIo(std::string* why = nullptr);

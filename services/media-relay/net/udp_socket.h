@@ -18,8 +18,9 @@
 
 namespace webrtc2sip::media {
 
-// Reads every datagram as soon as it arrives (recvmmsg, in batches) and hands it to its
-// Listener; sends without ever blocking. The receive buffers belong to the thread, not the
+// Reads every datagram as soon as it arrives (recvmmsg, in batches, or with its poller's other
+// ready sockets through io_uring: SocketPoller::EnableBatchedIo) and hands it to its Listener;
+// sends without ever blocking (queued for the poller's batch inside a turn). The receive buffers belong to the thread, not the
 // socket: every socket of a worker reads into the same few kilobytes, which stay in cache (a
 // datagram is the listener's during its call only), instead of each holding a batch of its own. Created, used and destroyed on the
 // thread that runs its GMainContext. Nothing on the packet path allocates, logs or throws.
