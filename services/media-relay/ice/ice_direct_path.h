@@ -2,7 +2,8 @@
 
 // The media path of an ICE-lite WebRTC leg once ICE has selected its pair: the selected socket
 // is read and written on the worker's socket poller as the legacy leg's sockets are (batched
-// through io_uring, or recvmmsg and sendto), and the connectivity and consent checks the browser keeps sending are answered here.
+// through io_uring, or recvmmsg and sendto), and the connectivity and consent checks the
+// browser keeps sending are answered here.
 // libnice's own path costs a GLib source per socket (the worker's loop polled every session's
 // socket on every wake-up), its agent lock and its GSocket wrappers on every packet
 // (docs/performance.md); a lite agent keeps no state that a check on the selected pair changes.
