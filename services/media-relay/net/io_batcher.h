@@ -1,11 +1,11 @@
 #pragma once
 
-// A worker's datagram I/O in batches through io_uring: one io_uring_enter reads one datagram
-// from each of up to kBatch ready sockets, and one sends up to kBatch datagrams, on any of the
-// worker's sockets, instead of one recvmmsg per ready socket and one sendto per packet. A
-// relayed packet costs one receive and one send; on a virtual machine where each system call
-// costs about a microsecond, those calls were most of the relay's own time per packet
-// (docs/performance.md). recvmmsg and sendmmsg cannot batch here: each works on one socket,
+// A worker's datagram I/O in batches through io_uring: one io_uring_enter reads up to two
+// datagrams from each of up to kReadBatch ready sockets, and one sends up to kBatch datagrams,
+// on any of the worker's sockets, instead of one recvmmsg per ready socket and one sendto per
+// packet. A relayed packet costs one receive and one send; on a virtual machine where each
+// system call costs about a microsecond, batching them raised the relay's packets per core by
+// about 40% (docs/performance.md). recvmmsg and sendmmsg cannot batch here: each works on one socket,
 // and every session has its own sockets, each with one packet every 20 ms.
 //
 // Sends: each datagram is copied into a slot (the caller's buffer is a scratch buffer, reused
@@ -22,8 +22,8 @@
 // Every operation is MSG_DONTWAIT, so io_uring completes it inline during the submit: when a
 // call returns, every result is in. Only the worker thread that owns the poller uses it.
 //
-// io_uring may be unavailable: an old kernel, or a seccomp profile that blocks it (Docker's
-// and containerd's default profiles do). Create() returns nullptr then, and the poller and
+// io_uring may be unavailable: an old kernel, or a seccomp profile that blocks it (container
+// runtimes' default profiles may). Create() returns nullptr then, and the poller and
 // sockets do their I/O one call at a time, as before.
 
 #include <liburing.h>

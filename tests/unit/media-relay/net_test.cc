@@ -14,6 +14,7 @@
 #include "services/media-relay/net/socket_address.h"
 #include "services/media-relay/net/udp_socket.h"
 #include "services/media-relay/worker/timer_queue.h"
+#include "services/media-relay/worker/worker.h"
 #include "tests/unit/media-relay/net_test_util.h"
 
 namespace webrtc2sip::media {
@@ -658,6 +659,21 @@ TEST(BatchedIoTest, ABurstIsReadInOneTurnInOrderAndOversizeIsTruncated) {
   EXPECT_EQ(receiver->stats().truncated, 1u);
   EXPECT_EQ(receiver->stats().received, sent.size());
   EXPECT_EQ(turns.front(), turns.back());
+}
+
+// media_relay.batched_io reaches the worker's poller: on, its sockets read and send through
+// io_uring; off, one call at a time.
+TEST(BatchedIoTest, TheWorkerFollowsTheSetting) {
+  for (const bool on : {false, true}) {
+    Worker worker(0, {}, on);
+    const bool batching = worker.Invoke(
+        [&] { return SocketPoller::ForContext(worker.context())->batcher() != nullptr; });
+    if (on && !batching) {
+      std::string why;
+      if (IoBatcher::Create(&why) == nullptr) GTEST_SKIP() << "io_uring unavailable: " << why;
+    }
+    EXPECT_EQ(batching, on);
+  }
 }
 
 // A listener that destroys another socket whose datagram is ready in the same turn: that socket
